@@ -1,0 +1,107 @@
+"""The immutable, fully compiled view of everything active, built off the hot path."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..channel_filter import ChannelFilter
+from ..expressions import ExpressionEngine
+from ..routing import RouteTable, parse_pattern
+from ..types import TaskFunction
+from .compiler import CompiledWorkflow, compile_active_workflows
+
+ROUTABLE_PROTOCOLS = ("rest", "http")
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledChannel:
+    """An active channel with its workflows in execution order and its raw config."""
+
+    name: str
+    channel_id: str
+    version: int
+    channel_type: str
+    protocol: str
+    config: dict[str, Any]
+    workflows: tuple[CompiledWorkflow, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Routes, channels and compiled workflows; swapped as one reference on reload."""
+
+    revision: int
+    channels: dict[str, CompiledChannel]
+    routes: RouteTable
+    workflows_count: int
+    active_versions: int
+    built_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def empty(cls) -> Snapshot:
+        return cls(revision=-1, channels={}, routes=RouteTable(()), workflows_count=0, active_versions=0)
+
+
+def _channel_workflows(
+    row: Mapping[str, Any],
+    compiled: Mapping[str, list[CompiledWorkflow]],
+    bound_by_field: Mapping[str, list[str]],
+) -> tuple[CompiledWorkflow, ...]:
+    """The channel's ``workflow_id`` versions plus workflows naming it, lower priority first."""
+    ids: list[str] = []
+    if row.get("workflow_id"):
+        ids.append(str(row["workflow_id"]))
+    for workflow_id in bound_by_field.get(str(row["name"]), ()):
+        if workflow_id not in ids:
+            ids.append(workflow_id)
+    ordered = [wf for workflow_id in ids for wf in compiled.get(workflow_id, ())]
+    ordered.sort(key=lambda wf: wf.priority)  # stable: ties keep load order (newest version first)
+    return tuple(ordered)
+
+
+def build_snapshot(
+    workflow_rows: Iterable[Mapping[str, Any]],
+    channel_rows: Iterable[Mapping[str, Any]],
+    functions: Mapping[str, TaskFunction],
+    engine: ExpressionEngine,
+    channel_filter: ChannelFilter,
+    revision: int,
+) -> Snapshot:
+    """Compile active rows into a Snapshot. Bad workflows are excluded, never fatal."""
+    workflow_rows = list(workflow_rows)
+    compiled = compile_active_workflows(workflow_rows, functions, engine)
+    bound_by_field: dict[str, list[str]] = {}
+    for row in workflow_rows:
+        if row.get("channel"):
+            ids = bound_by_field.setdefault(str(row["channel"]), [])
+            if row["workflow_id"] not in ids:
+                ids.append(str(row["workflow_id"]))
+
+    channels: dict[str, CompiledChannel] = {}
+    routes = []
+    rows = sorted(channel_rows, key=lambda r: -int(r.get("priority", 0) or 0))
+    for row in rows:
+        name = str(row["name"])
+        if not channel_filter.allows(name) or name in channels:
+            continue
+        workflows = _channel_workflows(row, compiled, bound_by_field)
+        channels[name] = CompiledChannel(
+            name=name,
+            channel_id=str(row["channel_id"]),
+            version=int(row.get("version", 1)),
+            channel_type=str(row.get("channel_type", "sync")),
+            protocol=str(row.get("protocol", "http")),
+            config=dict(row.get("config") or {}),
+            workflows=workflows,
+        )
+        if row.get("channel_type", "sync") == "sync" and row.get("protocol") in ROUTABLE_PROTOCOLS and row.get("route_pattern"):
+            routes.append(parse_pattern(name, str(row["route_pattern"]), row.get("methods"), int(row.get("priority", 0) or 0)))
+    return Snapshot(
+        revision=revision,
+        channels=channels,
+        routes=RouteTable(routes),
+        workflows_count=sum(len(v) for v in compiled.values()),
+        active_versions=len(workflow_rows),
+    )

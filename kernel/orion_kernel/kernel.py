@@ -1,0 +1,61 @@
+"""The kernel of one process: config, plugins, storage, engine runtime and trace writer."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from .engine.runtime import EngineRuntime
+from .plugins import PluginSet, load_plugins
+from .storage import StorageBackend
+from .trace_writer import TraceWriter
+
+logger = logging.getLogger("orion.kernel")
+
+REVISION_POLL_SECS = 0.25
+
+
+class Kernel:
+    """Everything one worker process needs; started once, stopped once."""
+
+    def __init__(self, config: dict[str, Any], plugins: PluginSet | None = None) -> None:
+        self.config = config
+        self.plugins = plugins or load_plugins(
+            disabled=config["plugins"]["disabled"], modules=config["plugins"]["modules"]
+        )
+        if self.plugins.expression_engine is None:
+            raise RuntimeError("no expression-engine plugin is loaded; is the 'datalogic' plugin disabled?")
+        self.storage: StorageBackend = self.plugins.storage_backend(config["storage"]["url"], config["storage"])
+        self.runtime = EngineRuntime(self.storage, self.plugins.functions, self.plugins.expression_engine, config)
+        self.traces = TraceWriter(self.storage, config)
+        self.ready = False
+        self.shutting_down = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, *, migrate: bool = True, watch: bool = True) -> None:
+        """Open storage, apply migrations, build the first snapshot, start background tasks."""
+        await self.storage.open()
+        if migrate:
+            applied = await self.storage.migrate()
+            if applied:
+                logger.info("applied %d migration(s)", len(applied))
+        await self.runtime.reload()
+        self.traces.start()
+        if watch:
+            self._tasks.append(asyncio.create_task(self.runtime.watch(REVISION_POLL_SECS), name="orion-revision-watch"))
+        self.ready = True
+
+    def begin_shutdown(self) -> None:
+        """Report not-ready from now on (load balancers stop routing during the drain)."""
+        self.shutting_down = True
+        self.ready = False
+
+    async def stop(self) -> None:
+        """Stop background tasks, flush traces, close storage."""
+        self.begin_shutdown()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.traces.stop()
+        await self.storage.close()

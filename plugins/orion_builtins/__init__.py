@@ -1,0 +1,1 @@
+"""Built-in plugins of orion-kernel; each module registers through its own entry point."""
