@@ -1,0 +1,1 @@
+"""Built-in task functions, one module each."""
