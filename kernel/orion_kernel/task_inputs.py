@@ -93,7 +93,8 @@ def _classify(text: str, path: str, key: Any, present: bool, value: Any, schema_
         return field_error(path, "ENUM_MISMATCH", f"config for function '{fn_name}': invalid value {value!r} for '{key}': {text}", got=value)
     if text.startswith("Not a valid") or text.startswith("Field may not be null"):
         expected = _expected_type(schema_field)
-        msg = f"config for function '{fn_name}': field '{key}' must be {('a ' + expected) if expected else 'valid'}"
+        article = "an" if expected and expected[0] in "aeiou" else "a"
+        msg = f"config for function '{fn_name}': field '{key}' must be {f'{article} {expected}' if expected else 'valid'}"
         return field_error(path, "TYPE_MISMATCH", msg, expected=expected, got=value)
     return field_error(path, "INVALID", f"config for function '{fn_name}': {key}: {text}", got=value if present else None)
 

@@ -55,7 +55,7 @@ class DatalogicEngine:
     def compile(self, rule: Any, *, templating: bool = True) -> DatalogicExpr:
         engine = self._templating if templating else self._strict
         # A bare Python str is read as JSON text by datalogic-py; hand it JSON so it stays a string.
-        text = orjson.dumps(rule) if isinstance(rule, str) else rule
+        text = orjson.dumps(rule).decode() if isinstance(rule, str) else rule
         try:
             compiled = engine.compile_checked(text)
         except datalogic_py.DataLogicError as exc:

@@ -1,0 +1,1 @@
+"""HTTP surface: the aiohttp application, its middleware, and the admin, data and ops routes."""

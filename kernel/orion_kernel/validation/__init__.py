@@ -1,0 +1,1 @@
+"""Validation of admin request bodies: workflow and channel definitions, ids, shared field checks."""
