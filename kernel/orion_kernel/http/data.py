@@ -1,0 +1,163 @@
+"""Data API (api-data.md): route a request to a channel, run its workflows, answer the envelope."""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from ..errors import VALIDATION, TIMEOUT, ApiError, RunAborted
+from ..message import Message, storage_now
+from ..routing import split_path
+from .common import JSON_CONTENT_TYPE, is_json_content_type, json_response, paging, sorting
+from .keys import KERNEL
+from .middleware import REQUEST_ID
+
+DATA_PREFIX = "/api/v1/data/"
+TRACES = "traces"
+
+
+def resolve_channel(kernel_snapshot: Any, method: str, path: str) -> tuple[str, dict[str, str]]:
+    """Route resolution (api-data.md §2): route table first, then the single-segment name fallback."""
+    segments = split_path(path)
+    matched = kernel_snapshot.routes.match(method, segments)
+    if matched is not None:
+        return matched
+    if len(segments) == 1:
+        return segments[0], {}
+    raise ApiError("NOT_FOUND", f"No channel matches {method} /{path}")
+
+
+def decode_body(raw: bytes, content_type: str | None) -> tuple[Any, dict[str, Any]]:
+    """``(payload, caller_metadata)`` from the body (api-data.md §3 steps 2–3)."""
+    if not raw:
+        return {}, {}
+    if not is_json_content_type(content_type):
+        raise ApiError("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json for requests with a body")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError("BAD_REQUEST", f"Invalid JSON body: {exc}") from None
+    if not isinstance(body, dict) or "data" not in body:
+        raise ApiError("BAD_REQUEST", "Invalid JSON body: missing field `data`")
+    metadata = body.get("metadata")
+    return body["data"], dict(metadata) if isinstance(metadata, dict) else {}
+
+
+def build_metadata(request: web.Request, caller: dict[str, Any], params: dict[str, str], request_id: str) -> dict[str, Any]:
+    """Message metadata in the documented order (api-data.md §4)."""
+    metadata = caller
+    metadata["http_method"] = request.method
+    if params:
+        metadata["params"] = params
+    if request.query_string:
+        metadata["query"] = {key: value for key, value in request.query.items()}
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    headers.setdefault("x-request-id", request_id)
+    metadata["headers"] = headers
+    return metadata
+
+
+def abort_error(exc: RunAborted) -> ApiError:
+    """Map a run stopped by a task failure to its HTTP error (api-data.md §6)."""
+    kind = exc.cause.kind
+    if kind == VALIDATION:
+        return ApiError("VALIDATION_ERROR", str(exc))
+    if kind == TIMEOUT:
+        return ApiError("TIMEOUT_ERROR", str(exc))
+    return ApiError("ENGINE_ERROR", "An internal engine error occurred")
+
+
+async def handle_data(request: web.Request) -> web.Response:
+    """Synchronous processing of ``/api/v1/data/{channel-or-path}``."""
+    kernel = request.app[KERNEL]
+    raw = await request.read()
+    path = request.match_info["path"].strip().strip("/").strip()
+    if not path:
+        raise ApiError("BAD_REQUEST", "Channel name must not be empty")
+    if path == TRACES or (path.startswith(TRACES + "/") and path.count("/") == 1):
+        raise ApiError("METHOD_NOT_ALLOWED", f"Method {request.method} is not allowed on {request.path}")
+    snapshot = kernel.runtime.snapshot
+    name, params = resolve_channel(snapshot, request.method, path)
+    channel = snapshot.channels.get(name)
+    if channel is None:
+        raise ApiError("NOT_FOUND", f"Channel '{name}' not found")
+    payload, caller_metadata = decode_body(raw, request.headers.get("Content-Type"))
+    request_id = request[REQUEST_ID]
+    message = Message(payload, build_metadata(request, caller_metadata, params, request_id))
+
+    started = time.perf_counter()
+    try:
+        await kernel.runtime.execute(channel, message, request_id)
+    except RunAborted as exc:
+        raise abort_error(exc) from None
+    duration_ms = (time.perf_counter() - started) * 1000.0
+
+    body = orjson.dumps({"id": message.id, "status": "ok", "data": message.context["data"], "errors": message.errors})
+    limit = kernel.config["queue"]["max_result_size_bytes"]
+    if limit and len(body) > limit:
+        raise ApiError("RESPONSE_TOO_LARGE", f"Result size {len(body)} bytes exceeds limit of {limit} bytes")
+    if kernel.traces.enabled:
+        now = storage_now()
+        await kernel.traces.record({
+            "id": str(uuid.uuid4()), "channel": channel.name, "channel_id": channel.channel_id, "mode": "sync",
+            "status": "completed", "input_json": orjson.dumps(payload).decode(), "result_json": body.decode(),
+            "error_message": None, "duration_ms": round(duration_ms, 3), "started_at": now, "completed_at": now,
+            "created_at": now, "updated_at": now, "task_trace_json": None,
+        })
+    return web.Response(body=body, content_type=JSON_CONTENT_TYPE)
+
+
+def _trace_projection(row: dict[str, Any]) -> dict[str, Any]:
+    """GET /traces/{id}: absent values omitted, JSON columns parsed (api-data.md §8.2)."""
+    out: dict[str, Any] = {"id": row["id"], "status": row["status"], "mode": row["mode"], "created_at": row["created_at"],
+                           "channel": row["channel"]}
+    if row.get("channel_id"):
+        out["channel_id"] = row["channel_id"]
+    if row["status"] == "completed" and row.get("result_json"):
+        try:
+            out["message"] = orjson.loads(row["result_json"])
+        except orjson.JSONDecodeError:
+            pass
+    if row["status"] == "failed" and row.get("error_message"):
+        out["error"] = row["error_message"]
+    for key in ("started_at", "completed_at", "duration_ms"):
+        if row.get(key) is not None:
+            out[key] = row[key]
+    if row.get("task_trace_json"):
+        try:
+            out["task_trace_json"] = orjson.loads(row["task_trace_json"])
+        except orjson.JSONDecodeError:
+            pass
+    return out
+
+
+async def get_trace(request: web.Request) -> web.Response:
+    """``GET /api/v1/data/traces/{id}``."""
+    trace_id = request.match_info["trace_id"]
+    row = await request.app[KERNEL].storage.get_trace(trace_id)
+    if row is None:
+        raise ApiError("NOT_FOUND", f"Trace '{trace_id}' not found")
+    return json_response(_trace_projection(row))
+
+
+TRACE_SORT_COLUMNS = ("created_at", "updated_at", "status", "channel", "mode")
+TRACE_FILTERS = ("status", "mode", "channel")
+
+
+async def list_traces(request: web.Request) -> web.Response:
+    """``GET /api/v1/data/traces`` with filters, sorting and paging."""
+    limit, offset = paging(request)
+    sort_by, descending = sorting(request, TRACE_SORT_COLUMNS, "created_at")
+    filters = {key: request.query[key] for key in TRACE_FILTERS if key in request.query}
+    rows, total = await request.app[KERNEL].storage.list_traces(
+        filters=filters, sort_by=sort_by, descending=descending, limit=limit, offset=offset)
+    return json_response({"data": rows, "total": total, "limit": limit, "offset": offset})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/data/traces", list_traces)
+    app.router.add_get("/api/v1/data/traces/{trace_id}", get_trace)
+    app.router.add_route("*", "/api/v1/data/{path:.*}", handle_data)
