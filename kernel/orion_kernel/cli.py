@@ -53,5 +53,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Error: Configuration error: {exc}", file=sys.stderr)
         return 1
-    configure_logging(cfg["logging"]["level"], cfg["logging"]["format"])
+    configure_logging(cfg["logging"]["level"], cfg["logging"]["format"], access_log=cfg["logging"]["access_log"])
     return args.run(cfg, args)

@@ -214,7 +214,7 @@ class TlsSection(Table):
 
 class ServerSection(Table):
     host = Str("0.0.0.0")
-    port = Int(8080, minimum=1, maximum=65535)
+    port = Int(8080, minimum=0, maximum=65535)  # 0: the OS picks a free port (tests; printed at start-up)
     workers = Int(lambda: os.cpu_count() or 1, minimum=1)
     shutdown_drain_secs = Int(30)
     trusted_proxies = StrList([])
@@ -420,6 +420,7 @@ class CorsSection(Table):
 class LoggingSection(Table):
     level = Choice("info", ("trace", "debug", "info", "warn", "error"))
     format = Choice("pretty", ("pretty", "json"), aliases={"text": "pretty"})
+    access_log = Bool(False)  # one event per request costs throughput; opt in
 
 
 class MetricsSection(Table):

@@ -100,6 +100,7 @@ SPEC_DEFAULTS = {
     "cors.allowed_origins": ["*"],
     "logging.level": "info",
     "logging.format": "pretty",
+    "logging.access_log": False,  # project addition: per-request access events are opt-in
     "metrics.enabled": False,
     "channels.include": [],
     "channels.exclude": [],
@@ -335,8 +336,8 @@ def test_env_override_bad_value_names_the_variable(var, raw, message):
 
 
 def test_env_override_value_is_still_validated():
-    with pytest.raises(ConfigError, match=r"^server\.port must be > 0$"):
-        load_config(None, env={"ORION_SERVER__PORT": "0"})
+    with pytest.raises(ConfigError, match=r"^queue\.workers must be > 0$"):
+        load_config(None, env={"ORION_QUEUE__WORKERS": "0"})
 
 
 def test_env_override_wins_over_file_and_substitution(tmp_path):
@@ -422,10 +423,10 @@ def test_int_accepted_where_a_float_is_expected(tmp_path):
 
 
 def test_several_problems_are_listed_together(tmp_path):
-    message = error_of("[server]\nport = 0\nprot = 1\n[queue]\nworkers = 0\n", tmp=tmp_path)
+    message = error_of("[server]\nport = -1\nprot = 1\n[queue]\nworkers = 0\n", tmp=tmp_path)
     assert message == (
         "3 problems:\n"
-        "  - server.port must be > 0\n"
+        "  - server.port must be >= 0\n"
         "  - unknown key 'server.prot' (did you mean 'server.port'?)\n"
         "  - queue.workers must be > 0"
     )
@@ -437,7 +438,7 @@ def test_several_problems_are_listed_together(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[server]\nport = 0\n", "server.port must be > 0"),
+        ("[server]\nport = -1\n", "server.port must be >= 0"),  # 0 is allowed: the OS picks the port
         ("[ingest]\nmax_payload_size = 0\n", "ingest.max_payload_size must be > 0"),
         ("[queue]\nworkers = 0\n", "queue.workers must be > 0"),
         ("[queue]\nbuffer_size = -5\n", "queue.buffer_size must be > 0"),

@@ -83,3 +83,11 @@ def test_invalid_level_or_format(level, fmt, message):
     with pytest.raises(ValueError) as info:
         configure_logging(level, fmt)
     assert str(info.value) == message
+
+
+def test_access_log_events_are_opt_in():
+    configure_logging("info", "pretty")
+    assert not logging.getLogger("orion.access").isEnabledFor(logging.INFO)
+    configure_logging("info", "pretty", access_log=True)
+    assert logging.getLogger("orion.access").isEnabledFor(logging.INFO)
+    configure_logging("info", "pretty")

@@ -26,7 +26,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 
-HSTS = "max-age=31536000; includeSubDomains"
+HSTS = "max-age=63072000; includeSubDomains"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

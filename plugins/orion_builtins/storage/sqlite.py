@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiosqlite
+import orjson
 
 from orion_kernel import StorageBackend, StorageConflict, StorageError, StorageTransaction, hookimpl, sql
 
@@ -134,7 +135,14 @@ class SqliteStorage(StorageBackend):
 
     async def _connect(self, busy_ms: int, *, writer: bool) -> aiosqlite.Connection:
         # isolation_level=None: no implicit transactions, BEGIN/COMMIT are issued here
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        pending = aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            conn = await pending
+        except sqlite3.Error:
+            # After a failed connect aiosqlite stops its thread without waiting for it; wait here,
+            # or the thread reports to an already closed loop at exit and prints a traceback.
+            await asyncio.to_thread(pending._thread.join, 5)
+            raise
         try:
             await conn.execute_fetchall(f"PRAGMA busy_timeout = {int(busy_ms)}")
             if writer and not self._memory:
@@ -345,10 +353,15 @@ class SqliteStorage(StorageBackend):
     async def insert_traces(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
+        # One statement over a JSON array instead of executemany: the driver then needs the GIL
+        # twice per batch, not once per row, so a busy event loop cannot starve the batch writer.
         statement, params = sql.insert_many(D, sql.TRACES, rows)
+        columns = statement[statement.index("(") : statement.index(")") + 1]
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(params[0])))
+        batch = f"INSERT INTO {D.ident(sql.TRACES.name)} {columns} SELECT {picks} FROM json_each(?)"
         async with self._writing() as conn:
             try:
-                await conn.executemany(statement, params)
+                await conn.execute(batch, (orjson.dumps(params).decode(),))
             except (sqlite3.Error, ValueError) as exc:
                 raise self._error(exc, sql.TRACES, rows[0] if len(rows) == 1 else None) from exc
 

@@ -1,0 +1,22 @@
+"""Build the aiohttp application of one worker: middleware, then admin, ops and data routes."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..kernel import Kernel
+from . import admin, data, health
+from .keys import KERNEL
+from .middleware import kernel_middleware
+
+
+def create_app(kernel: Kernel) -> web.Application:
+    """The whole HTTP surface of one kernel. Data routes are added last (they catch all paths)."""
+    app = web.Application(
+        middlewares=[kernel_middleware],
+        client_max_size=kernel.config["ingest"]["max_payload_size"],
+    )
+    app[KERNEL] = kernel
+    health.add_routes(app)
+    admin.add_routes(app)
+    data.add_routes(app)
+    return app
