@@ -24,7 +24,7 @@ class TraceWriter:
         settings = config["tracing"]["storage"]
         self.storage = storage
         self.mode: str = settings["mode"]
-        self.batch_size: int = settings["batch_size"]
+        self.batch_size: int = max(1, settings["batch_size"])
         self.flush_interval = settings["batch_flush_interval_ms"] / 1000.0
         self.max_pending: int = settings["max_pending"]
         self.dropped = 0
