@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import migrate, plugin_table, serve, validate_config
+from .commands import dump_openapi, migrate, plugin_table, serve, validate_config
 from .config import load_config
 from .errors import ConfigError
 from .logging_setup import configure_logging
@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "plugins", parents=[config_after], help="list loaded plugins, their hooks and task functions"
     ).set_defaults(run=plugin_table.run)
+    commands.add_parser(
+        "dump-openapi", parents=[config_after], help="print the OpenAPI document served at /api/v1/openapi.json"
+    ).set_defaults(run=dump_openapi.run)
     return parser
 
 

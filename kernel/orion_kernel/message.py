@@ -1,21 +1,35 @@
 """The workflow message (workflows.md §4) and the helpers that record audit and errors on it."""
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timezone
+import time
 from typing import Any
 
+from .ids import uuid4_str
 from .paths import ROOTS
+
+_second_text: tuple[int, str] = (-1, "")  # (Unix second, its "YYYY-MM-DDTHH:MM:SS"), swapped as one
+
+
+def _utc_now() -> tuple[str, int]:
+    """``("YYYY-MM-DDTHH:MM:SS", microseconds)`` for now, UTC; the text is formatted once a second."""
+    global _second_text
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    cached = _second_text
+    if cached[0] != second:
+        cached = _second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return cached[1], nanos // 1000
 
 
 def rfc3339_now() -> str:
     """Current UTC time as RFC 3339 with a ``Z`` suffix and microseconds."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    text, micros = _utc_now()
+    return f"{text}.{micros:06d}Z"
 
 
 def storage_now() -> str:
     """Current UTC time as stored and returned by the admin API (no zone suffix)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    text, micros = _utc_now()
+    return f"{text}.{micros:06d}"
 
 
 class Message:
@@ -24,7 +38,7 @@ class Message:
     __slots__ = ("id", "payload", "context", "audit_trail", "errors")
 
     def __init__(self, payload: Any, metadata: dict[str, Any] | None = None, message_id: str | None = None) -> None:
-        self.id = message_id or str(uuid.uuid4())
+        self.id = message_id or uuid4_str()
         self.payload = payload
         self.context: dict[str, Any] = {"data": {}, "metadata": metadata if metadata is not None else {}, "temp_data": {}}
         self.audit_trail: list[dict[str, Any]] = []

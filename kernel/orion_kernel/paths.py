@@ -1,6 +1,7 @@
 """Context paths (workflows.md §5): dotted read/write with ``#`` escapes and root merges."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 ROOTS = ("data", "metadata", "temp_data")
@@ -18,19 +19,23 @@ def _key(segment: str) -> str:
     return segment[1:] if segment.startswith("#") else segment
 
 
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[tuple[str, int | None], ...]:
+    """Each segment of ``path`` as ``(dict key, list index or None)``; parsed once per path."""
+    return tuple((_key(segment), _as_index(segment)) for segment in path.split("."))
+
+
 def get_path(root: Any, path: str, default: Any = None) -> Any:
     """Read ``path`` from ``root``; missing keys, bad indexes and scalars yield ``default``."""
     node = root
     if path == "":
         return node
-    for segment in path.split("."):
+    for key, index in _steps(path):
         if isinstance(node, dict):
-            key = _key(segment)
             if key not in node:
                 return default
             node = node[key]
         elif isinstance(node, list):
-            index = _as_index(segment)
             if index is None or index >= len(node):
                 return default
             node = node[index]
@@ -45,41 +50,37 @@ def set_path(root: dict, path: str, value: Any) -> tuple[bool, Any]:
     Returns ``(written, old_value)``. Writing through a scalar or with a non-integer segment on
     an array silently does nothing (``written`` is False).
     """
-    segments = path.split(".")
+    steps = _steps(path)
     node: Any = root
-    for i, segment in enumerate(segments[:-1]):
-        nxt = segments[i + 1]
-        child_factory = list if _as_index(nxt) is not None else dict
+    last = len(steps) - 1
+    for i in range(last):
+        key, index = steps[i]
         if isinstance(node, dict):
-            key = _key(segment)
             child = node.get(key, _ABSENT)
             if child is _ABSENT or child is None:
-                child = child_factory()
+                child = [] if steps[i + 1][1] is not None else {}
                 node[key] = child
             node = child
         elif isinstance(node, list):
-            index = _as_index(segment)
             if index is None:
                 return False, None
             if index >= len(node):
                 node.extend([None] * (index + 1 - len(node)))
             child = node[index]
             if child is None:
-                child = child_factory()
+                child = [] if steps[i + 1][1] is not None else {}
                 node[index] = child
             node = child
         else:
             return False, None
         if not isinstance(node, (dict, list)):
             return False, None
-    last = segments[-1]
+    key, index = steps[last]
     if isinstance(node, dict):
-        key = _key(last)
         old = node.get(key)
         node[key] = value
         return True, old
     if isinstance(node, list):
-        index = _as_index(last)
         if index is None:
             return False, None
         if index >= len(node):

@@ -214,12 +214,22 @@ def _task_trace(d: str) -> tuple[str, ...]:
     return (f"ALTER TABLE traces ADD COLUMN task_trace_json {_DOC[d]}",)
 
 
+def _rollout_key(d: str) -> tuple[str, ...]:
+    # PostgreSQL and MySQL expand the view's ``t.*`` when it is created: recreate it
+    return (
+        f"ALTER TABLE workflows ADD COLUMN rollout_key_json {_DOC[d]}",
+        "DROP VIEW current_workflows",
+        _latest_view("current_workflows", "workflows", "workflow_id"),
+    )
+
+
 DIALECTS = ("sqlite", "postgresql", "mysql")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", {d: _initial(d) for d in DIALECTS}),
     Migration(2, "performance indexes", {d: _performance(d) for d in DIALECTS}),
     Migration(3, "task trace json", {d: _task_trace(d) for d in DIALECTS}),
+    Migration(4, "workflow rollout key", {d: _rollout_key(d) for d in DIALECTS}),
 )
 
 BOOKKEEPING_DDL: Mapping[str, str] = {

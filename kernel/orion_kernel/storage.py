@@ -18,7 +18,7 @@ KINDS = (WORKFLOW, CHANNEL)
 
 WORKFLOW_FIELDS = (
     "workflow_id", "version", "name", "description", "priority", "status", "rollout_percentage",
-    "condition", "tasks", "tags", "continue_on_error", "channel", "created_at", "updated_at",
+    "condition", "tasks", "tags", "continue_on_error", "channel", "rollout_key", "created_at", "updated_at",
 )
 CHANNEL_FIELDS = (
     "channel_id", "version", "name", "description", "channel_type", "protocol", "methods",

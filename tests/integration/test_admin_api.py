@@ -119,7 +119,7 @@ async def test_create_get_and_list_a_workflow(client, kernel):
     assert row == {
         "workflow_id": "wf-1", "version": 1, "name": "High-Value Order", "description": None, "priority": 0,
         "status": "draft", "rollout_percentage": 100, "condition": True, "tasks": [task()], "tags": [],
-        "continue_on_error": False, "channel": None,
+        "continue_on_error": False, "channel": None, "rollout_key": None,
     }
     assert await call(client, "GET", f"{WF}/wf-1", status=200) == created
     assert await call(client, "GET", WF, status=200) == {"data": [created["data"]], "total": 1, "limit": 50, "offset": 0}

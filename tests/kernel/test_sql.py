@@ -189,7 +189,7 @@ def test_migrations_are_an_ordered_list_covering_every_dialect():
 
 def test_pending_skips_applied_versions():
     assert [m.version for m in sql.pending([])] == [m.version for m in sql.MIGRATIONS]
-    assert [m.version for m in sql.pending([1, 2])] == [3]
+    assert [m.version for m in sql.pending([1, 2, 4])] == [3]
     assert sql.pending(m.version for m in sql.MIGRATIONS) == []
 
 

@@ -34,7 +34,7 @@ def test_minimal_body_gets_the_defaults():
     assert errors == []
     assert content == {
         "workflow_id": None, "name": "Orders", "description": None, "priority": 0, "condition": True,
-        "tasks": [map_task()], "tags": [], "continue_on_error": False, "channel": None,
+        "tasks": [map_task()], "tags": [], "continue_on_error": False, "channel": None, "rollout_key": None,
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ExpressionError, FieldError, field_error
 from ..expressions import Expr, ExpressionEngine, compile_expression
+from ..rollout import RolloutKey
 from ..task_inputs import prepare_params
 from ..types import TaskFunction
 
@@ -39,6 +40,7 @@ class CompiledWorkflow:
     tasks: tuple[CompiledTask, ...]
     continue_on_error: bool
     bucket: tuple[int, int] | None  # rollout range [start, end) or None when not gated
+    rollout_key: RolloutKey | None = None  # sticky rollout: where the caller's bucket comes from
 
 
 class WorkflowBuildError(Exception):
@@ -102,6 +104,7 @@ def compile_workflow(
     *,
     engine_id: str | None = None,
     bucket: tuple[int, int] | None = None,
+    rollout_key: RolloutKey | None = None,
 ) -> CompiledWorkflow:
     """Compile one workflow row; raise WorkflowBuildError listing every problem found."""
     errors: list[FieldError] = []
@@ -131,6 +134,7 @@ def compile_workflow(
         tasks=tuple(tasks),
         continue_on_error=workflow_continue,
         bucket=bucket,
+        rollout_key=rollout_key,
     )
 
 
@@ -148,6 +152,8 @@ def compile_active_workflows(
     for workflow_id, versions in by_id.items():
         versions.sort(key=lambda r: -int(r["version"]))
         gated = not (len(versions) == 1 and int(versions[0].get("rollout_percentage", 100)) == 100)
+        # the newest version's rollout_key decides for the whole split (one bucket per caller)
+        key = RolloutKey.from_definition(versions[0].get("rollout_key"), workflow_id) if gated else None
         start = 0
         out: list[CompiledWorkflow] = []
         for row in versions:
@@ -156,7 +162,7 @@ def compile_active_workflows(
             start += pct
             engine_id = f"{workflow_id}:v{row['version']}" if gated else workflow_id
             try:
-                out.append(compile_workflow(row, functions, engine, engine_id=engine_id, bucket=bucket))
+                out.append(compile_workflow(row, functions, engine, engine_id=engine_id, bucket=bucket, rollout_key=key))
             except WorkflowBuildError as exc:
                 logger.error("excluded from the engine: %s", exc, extra={"workflow_id": workflow_id})
         compiled[workflow_id] = out

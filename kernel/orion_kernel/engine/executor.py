@@ -60,14 +60,19 @@ async def run_workflows(
     *,
     steps: list[dict[str, Any]] | None = None,
     gate: bool = True,
+    bucket: int | None = None,
 ) -> None:
     """Offer ``message`` to each workflow in order; raise RunAborted when a failure stops it.
 
     ``steps`` (when given) receives dry-run/per-task trace steps. ``gate=False`` disables
-    rollout buckets (dry-run).
+    rollout buckets (dry-run). ``bucket`` (0–99) is the caller's sticky rollout bucket; None
+    draws a random one.
     """
     timestamp = stamp_metadata(message, run.channel)
-    bucket = random.randrange(100) if gate else -1
+    if not gate:
+        bucket = -1
+    elif bucket is None:
+        bucket = random.randrange(100)
     ctx = TaskContext(message, run)
     context = message.context
     for workflow in workflows:

@@ -74,10 +74,13 @@ class EngineRuntime:
                 logger.exception("engine revision poll failed; retrying")
 
     async def execute(self, channel: CompiledChannel, message: Message, request_id: str | None,
-                      steps: list[dict[str, Any]] | None = None) -> None:
-        """Run ``channel``'s workflows on ``message``; raises RunAborted when a failure stops it."""
+                      steps: list[dict[str, Any]] | None = None, bucket: int | None = None) -> None:
+        """Run ``channel``'s workflows on ``message``; raises RunAborted when a failure stops it.
+
+        ``bucket`` is the caller's sticky rollout bucket (None: a random one).
+        """
         run = RunInfo(self.services, channel.name, request_id, copy_changes=steps is not None)
-        await run_workflows(channel.workflows, message, run, steps=steps)
+        await run_workflows(channel.workflows, message, run, steps=steps, bucket=bucket)
 
     async def run_channel(self, name: str, message: Message, *, request_id: str | None = None) -> None:
         """In-process call of a channel (``channel_call``): no HTTP governance applies."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..channel_filter import ChannelFilter
 from ..expressions import ExpressionEngine
+from ..rollout import RolloutKey
 from ..routing import RouteTable, parse_pattern
 from ..types import TaskFunction
 from .compiler import CompiledWorkflow, compile_active_workflows
@@ -26,6 +27,7 @@ class CompiledChannel:
     protocol: str
     config: dict[str, Any]
     workflows: tuple[CompiledWorkflow, ...]
+    rollout_key: RolloutKey | None = None  # sticky rollout: the first gated workflow's key
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def build_snapshot(
             protocol=str(row.get("protocol", "http")),
             config=dict(row.get("config") or {}),
             workflows=workflows,
+            rollout_key=next((wf.rollout_key for wf in workflows if wf.rollout_key is not None), None),
         )
         if row.get("channel_type", "sync") == "sync" and row.get("protocol") in ROUTABLE_PROTOCOLS and row.get("route_pattern"):
             routes.append(parse_pattern(name, str(row["route_pattern"]), row.get("methods"), int(row.get("priority", 0) or 0)))

@@ -4,17 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from marshmallow import Schema, ValidationError, fields
 
 from ..errors import ApiError, FieldError, field_error, not_found
 from ..registry import ANONYMOUS, LABELS, Registry
-from ..validation.common import is_int, json_type
+from ..validation.common import json_type
 from ..validation.ids import is_valid_id, shorten
+from .api_schemas import Choice
 from .common import json_response
 from .keys import KERNEL
 
 #: request key under which admin authentication stores the principal for audit entries
 PRINCIPAL = web.RequestKey("principal", str)
-STATUSES = ("draft", "active", "archived")
 
 
 def registry_of(request: web.Request) -> Registry:
@@ -44,48 +45,38 @@ def parse_error(details: list[FieldError]) -> ApiError:
     return ApiError("VALIDATION_ERROR", "Invalid request body: " + "; ".join(d.message for d in details), details=details)
 
 
-def _unknown(body: dict[str, Any], allowed: tuple[str, ...]) -> list[FieldError]:
-    expected = ", ".join(f"`{key}`" for key in allowed)
-    return [field_error(f"body.{key}", "INVALID", f"unknown field `{shorten(key)}`, expected one of {expected}")
-            for key in body if key not in allowed]
+def load_body(body: Any, schema: Schema) -> dict[str, Any]:
+    """A small admin body (status, rollout, ...) loaded with ``schema``.
 
-
-def parse_status_body(body: Any, *, with_rollout: bool) -> tuple[str, int | None]:
-    """``{"status": ..., "rollout_percentage": ...}`` → ``(status, rollout or None)``."""
-    allowed = ("status", "rollout_percentage") if with_rollout else ("status",)
+    Raises the §1.6 parse error: FieldErrors at ``body.<field>`` for unknown, missing (or null) and
+    mistyped fields, at ``body`` when it is not an object.
+    """
     if not isinstance(body, dict):
         raise parse_error([field_error("body", "INVALID", f"invalid type: {json_type(body)}, expected a JSON object")])
-    details = _unknown(body, allowed)
-    status = body.get("status")
-    if status is None:
-        details.append(field_error("body.status", "INVALID", "missing field `status`"))
-    elif status not in STATUSES:
-        shown = f"'{shorten(status)}'" if isinstance(status, str) else json_type(status)
-        details.append(field_error("body.status", "INVALID", f"invalid status {shown}, expected one of: {', '.join(STATUSES)}",
-                                   expected=list(STATUSES), got=status))
-    rollout = body.get("rollout_percentage") if with_rollout else None
-    if rollout is not None and not is_int(rollout):
-        details.append(_not_integer("rollout_percentage", rollout))
-    if details:
-        raise parse_error(details)
-    return status, rollout
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        raise parse_error(_body_errors(schema, body, exc.normalized_messages())) from None
 
 
-def parse_rollout_body(body: Any) -> int:
-    """``{"rollout_percentage": <integer>}`` → the integer."""
-    if not isinstance(body, dict):
-        raise parse_error([field_error("body", "INVALID", f"invalid type: {json_type(body)}, expected a JSON object")])
-    details = _unknown(body, ("rollout_percentage",))
-    rollout = body.get("rollout_percentage")
-    if rollout is None:
-        details.append(field_error("body.rollout_percentage", "INVALID", "missing field `rollout_percentage`"))
-    elif not is_int(rollout):
-        details.append(_not_integer("rollout_percentage", rollout))
-    if details:
-        raise parse_error(details)
-    return rollout
+def _body_errors(schema: Schema, body: dict[str, Any], messages: dict[str, Any]) -> list[FieldError]:
+    expected = ", ".join(f"`{key}`" for key in schema.fields)
+    details = [field_error(f"body.{key}", "INVALID", f"unknown field `{shorten(key)}`, expected one of {expected}")
+               for key in body if key not in schema.fields]
+    for key, schema_field in schema.fields.items():
+        if key not in messages:
+            continue
+        if body.get(key) is None:
+            details.append(field_error(f"body.{key}", "INVALID", f"missing field `{key}`"))
+        else:
+            text = "; ".join(messages[key]) if isinstance(messages[key], list) else str(messages[key])
+            details.append(field_error(f"body.{key}", "INVALID", text, expected=_expected(schema_field), got=body[key]))
+    return details
 
 
-def _not_integer(key: str, value: Any) -> FieldError:
-    return field_error(f"body.{key}", "INVALID", f"invalid type: {json_type(value)}, expected an integer for `{key}`",
-                       expected="integer", got=value)
+def _expected(schema_field: fields.Field) -> Any:
+    if isinstance(schema_field, Choice):
+        return list(schema_field.choices)
+    if isinstance(schema_field, fields.Integer):
+        return "integer"
+    return None

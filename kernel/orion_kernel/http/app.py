@@ -1,22 +1,24 @@
-"""Build the aiohttp application of one worker: middleware, then admin, ops and data routes."""
+"""Build the aiohttp application of one worker: middleware, then admin, ops, API docs and data routes."""
 from __future__ import annotations
 
 from aiohttp import web
 
 from ..kernel import Kernel
-from . import admin, data, health
+from . import admin, api_docs, data, health
+from .admin_auth import AdminAuth
 from .keys import KERNEL
-from .middleware import kernel_middleware
+from .middleware import middleware_for
 
 
 def create_app(kernel: Kernel) -> web.Application:
     """The whole HTTP surface of one kernel. Data routes are added last (they catch all paths)."""
     app = web.Application(
-        middlewares=[kernel_middleware],
+        middlewares=[middleware_for(AdminAuth.from_config(kernel.config["admin_auth"]))],
         client_max_size=kernel.config["ingest"]["max_payload_size"],
     )
     app[KERNEL] = kernel
     health.add_routes(app)
     admin.add_routes(app)
+    api_docs.add_routes(app)
     data.add_routes(app)
     return app

@@ -5,8 +5,10 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from marshmallow import Schema, ValidationError
 
 from ..errors import ApiError, field_error
+from .api_schemas import PagingQuery
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -48,22 +50,28 @@ async def read_json_body(request: web.Request, *, required: bool = True) -> Any:
                        details=[field_error("body", "INVALID", f"body is not valid JSON: {exc}")]) from None
 
 
-def _int_param(request: web.Request, name: str, default: int) -> int:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return default
+_PAGING = PagingQuery()
+
+
+def load_query(request: web.Request, schema: Schema) -> dict[str, Any]:
+    """The query string loaded with ``schema``; a value that does not parse is 400 ``VALIDATION_ERROR``
+    ``Invalid query string: ...`` (api-admin.md §1.4) with one FieldError per parameter (the
+    parameters that can fail to parse are integers; the others are free text)."""
     try:
-        return int(raw)
-    except ValueError:
-        raise ApiError("VALIDATION_ERROR", f"Invalid query string: {name}: invalid digit found in string",
-                       details=[field_error(f"query.{name}", "TYPE_MISMATCH", f"'{name}' must be an integer", expected="integer", got=raw)]) from None
+        return schema.load(request.query)
+    except ValidationError as exc:
+        problems = [(str(name), messages[0] if isinstance(messages, list) else str(messages))
+                    for name, messages in exc.normalized_messages().items()]
+    details = [field_error(f"query.{name}", "TYPE_MISMATCH", f"'{name}' must be an integer", expected="integer", got=request.query.get(name))
+               for name, _ in problems]
+    name, message = problems[0]
+    raise ApiError("VALIDATION_ERROR", f"Invalid query string: {name}: {message}", details=details)
 
 
 def paging(request: web.Request) -> tuple[int, int]:
     """``(limit, offset)`` per api-admin.md §1.4: limit default 50 clamped to [1, 1000], offset ≥ 0."""
-    limit = min(max(_int_param(request, "limit", 50), 1), 1000)
-    offset = max(_int_param(request, "offset", 0), 0)
-    return limit, offset
+    query = load_query(request, _PAGING)
+    return query["limit"], query["offset"]
 
 
 def sorting(request: web.Request, allowed: tuple[str, ...], default: str) -> tuple[str, bool]:

@@ -2,18 +2,29 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from ..errors import VALIDATION, TIMEOUT, ApiError, RunAborted
+from ..ids import uuid7_str
 from ..message import Message, storage_now
 from ..routing import split_path
+from .api_schemas import (
+    TRACE_SORT_COLUMNS,
+    DataPath,
+    DataRequest,
+    DataResponse,
+    Trace,
+    TraceList,
+    TraceListQuery,
+    TracePath,
+)
 from .common import JSON_CONTENT_TYPE, is_json_content_type, json_response, paging, sorting
 from .keys import KERNEL
 from .middleware import REQUEST_ID
+from .openapi import describe
 
 DATA_PREFIX = "/api/v1/data/"
 TRACES = "traces"
@@ -70,6 +81,9 @@ def abort_error(exc: RunAborted) -> ApiError:
     return ApiError("ENGINE_ERROR", "An internal engine error occurred")
 
 
+@describe("Send a message to a channel (synchronous)", tag="Data", path=DataPath, body=DataRequest, body_required=False,
+          description="Routed by the active channels' route patterns, or by channel name when the path is one segment.",
+          responses={200: DataResponse}, errors=(400, 404, 413, 415, 500, 502, 504))
 async def handle_data(request: web.Request) -> web.Response:
     """Synchronous processing of ``/api/v1/data/{channel-or-path}``."""
     kernel = request.app[KERNEL]
@@ -90,7 +104,8 @@ async def handle_data(request: web.Request) -> web.Response:
 
     started = time.perf_counter()
     try:
-        await kernel.runtime.execute(channel, message, request_id)
+        bucket = channel.rollout_key.bucket(request.headers, request.remote) if channel.rollout_key is not None else None
+        await kernel.runtime.execute(channel, message, request_id, bucket=bucket)
     except RunAborted as exc:
         raise abort_error(exc) from None
     duration_ms = (time.perf_counter() - started) * 1000.0
@@ -102,7 +117,7 @@ async def handle_data(request: web.Request) -> web.Response:
     if kernel.traces.enabled:
         now = storage_now()
         await kernel.traces.record({
-            "id": str(uuid.uuid4()), "channel": channel.name, "channel_id": channel.channel_id, "mode": "sync",
+            "id": uuid7_str(), "channel": channel.name, "channel_id": channel.channel_id, "mode": "sync",
             "status": "completed", "input_json": orjson.dumps(payload).decode(), "result_json": body.decode(),
             "error_message": None, "duration_ms": round(duration_ms, 3), "started_at": now, "completed_at": now,
             "created_at": now, "updated_at": now, "task_trace_json": None,
@@ -134,19 +149,20 @@ def _trace_projection(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@describe("Get one trace", tag="Data", path=TracePath, responses={200: Trace}, errors=(404,))
 async def get_trace(request: web.Request) -> web.Response:
     """``GET /api/v1/data/traces/{id}``."""
-    trace_id = request.match_info["trace_id"]
+    trace_id = request.match_info["id"]
     row = await request.app[KERNEL].storage.get_trace(trace_id)
     if row is None:
         raise ApiError("NOT_FOUND", f"Trace '{trace_id}' not found")
     return json_response(_trace_projection(row))
 
 
-TRACE_SORT_COLUMNS = ("created_at", "updated_at", "status", "channel", "mode")
 TRACE_FILTERS = ("status", "mode", "channel")
 
 
+@describe("List traces", tag="Data", query=TraceListQuery, responses={200: TraceList}, errors=(400,))
 async def list_traces(request: web.Request) -> web.Response:
     """``GET /api/v1/data/traces`` with filters, sorting and paging."""
     limit, offset = paging(request)
@@ -159,5 +175,5 @@ async def list_traces(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/data/traces", list_traces)
-    app.router.add_get("/api/v1/data/traces/{trace_id}", get_trace)
+    app.router.add_get("/api/v1/data/traces/{id}", get_trace)
     app.router.add_route("*", "/api/v1/data/{path:.*}", handle_data)

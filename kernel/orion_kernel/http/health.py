@@ -12,8 +12,10 @@ from aiohttp import web
 
 from .. import __version__
 from ..kernel import Kernel
+from .api_schemas import Health, Liveness, Readiness
 from .common import json_response
 from .keys import KERNEL
+from .openapi import describe
 
 OK = "ok"
 ERROR = "error"
@@ -40,6 +42,7 @@ def engine_status(kernel: Kernel) -> str:
     return OK if kernel.runtime.snapshot.revision >= 0 else ERROR
 
 
+@describe("Component health", tag="Operational", responses={200: Health, 503: Health})
 async def health(request: web.Request) -> web.Response:
     """GET /health: 200 ``ok`` when database and engine are ok, else 503 ``degraded``."""
     kernel = request.app[KERNEL]
@@ -58,11 +61,13 @@ async def health(request: web.Request) -> web.Response:
     return json_response(body, 200 if healthy else 503)
 
 
+@describe("Liveness", tag="Operational", responses={200: Liveness})
 async def healthz(request: web.Request) -> web.Response:
     """GET /healthz: 200 while the process can answer."""
     return json_response({"status": "ok"})
 
 
+@describe("Readiness", tag="Operational", responses={200: Readiness, 503: Readiness})
 async def readyz(request: web.Request) -> web.Response:
     """GET /readyz: 200 ``ready`` only when started, not shutting down, database and engine ok."""
     kernel = request.app[KERNEL]

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from aiohttp import web
 
 from ..errors import ApiError
+from ..ids import uuid4_str
 from ..storage import StorageConflict, StorageError
+from .admin_auth import GUARDED_PREFIXES, AdminAuth
 from .common import json_response
 from .keys import KERNEL
 
@@ -17,6 +19,8 @@ logger = logging.getLogger("orion.http")
 access_logger = logging.getLogger("orion.access")
 
 REQUEST_ID = web.RequestKey("request_id", str)
+#: a handler whose page needs another Content-Security-Policy sets it here (only the Swagger UI, api-data.md §9)
+CONTENT_SECURITY_POLICY = web.RequestKey("content_security_policy", str)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -51,12 +55,15 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiErr
 
 
 @web.middleware
-async def kernel_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Adopt or create ``x-request-id``; answer every failure in the error envelope; log the request."""
+async def kernel_middleware(request: web.Request, handler: Handler, auth: AdminAuth | None = None) -> web.StreamResponse:
+    """Adopt or create ``x-request-id``; check admin credentials (``auth``, see :func:`middleware_for`);
+    answer every failure in the error envelope; log the request."""
     started = time.perf_counter()
-    request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+    request_id = request.headers.get("x-request-id") or uuid4_str()
     request[REQUEST_ID] = request_id
     try:
+        if auth is not None and request.path.startswith(GUARDED_PREFIXES):
+            auth.authenticate(request)
         response = await handler(request)
     except ApiError as exc:
         response = json_response(exc.body(request_id), exc.status, exc.headers)
@@ -82,11 +89,18 @@ async def kernel_middleware(request: web.Request, handler: Handler) -> web.Strea
     headers = response.headers
     headers["x-request-id"] = request_id
     headers.update(SECURITY_HEADERS)
+    if CONTENT_SECURITY_POLICY in request:
+        headers["Content-Security-Policy"] = request[CONTENT_SECURITY_POLICY]
     if request.secure:  # only the TLS listener (server.tls) answers over HTTPS
         headers["Strict-Transport-Security"] = HSTS
     if access_logger.isEnabledFor(logging.INFO):
         _log_access(request, response, request_id, started)
     return response
+
+
+def middleware_for(auth: AdminAuth | None) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """:func:`kernel_middleware`, checking admin credentials with ``auth`` when it is given."""
+    return kernel_middleware if auth is None else web.middleware(partial(kernel_middleware, auth=auth))
 
 
 def _log_access(request: web.Request, response: web.StreamResponse, request_id: str, started: float) -> None:

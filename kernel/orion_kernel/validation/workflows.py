@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import FieldError, field_error
 from ..expressions import ExpressionEngine
+from ..rollout import check_rollout_key
 from ..task_inputs import prepare_params
 from ..types import TaskFunction
 from .common import (
@@ -30,13 +31,14 @@ from .ids import check_id, shorten
 
 logger = logging.getLogger("orion.admin")
 
-CONTENT_FIELDS = ("name", "description", "priority", "condition", "tasks", "tags", "continue_on_error", "channel")
+CONTENT_FIELDS = ("name", "description", "priority", "condition", "tasks", "tags", "continue_on_error", "channel", "rollout_key")
 SERVER_MANAGED = ("version", "status", "rollout_percentage", "created_at", "updated_at")
 BODY_KEYS = ("workflow_id", "id", *CONTENT_FIELDS, *SERVER_MANAGED)
 TASK_KEYS = ("id", "name", "description", "condition", "function", "continue_on_error")
 FUNCTION_KEYS = ("name", "input")
 DEFAULTS: dict[str, Any] = {
     "description": None, "priority": 0, "condition": True, "tags": [], "continue_on_error": False, "channel": None,
+    "rollout_key": None,
 }
 
 Functions = Mapping[str, TaskFunction]
@@ -99,6 +101,7 @@ def check_definition(content: Mapping[str, Any], functions: Functions, engine: E
     errors += check_string_list(content.get("tags"), "tags")
     errors += check_bool(content.get("continue_on_error"), "continue_on_error")
     errors += _check_channel(content.get("channel"))
+    errors += check_rollout_key(content.get("rollout_key"))
     errors += _check_tasks(content.get("tasks"), functions, engine)
     return errors
 

@@ -12,16 +12,25 @@ ORION_ESSENTIAL = True
 
 
 class DatalogicExpr:
-    """A rule compiled once by datalogic-py; thread-safe, evaluated per message."""
+    """A rule compiled once by datalogic-py; thread-safe, evaluated per message.
 
-    __slots__ = ("source", "_rule")
+    datalogic-py converts the whole context it is handed on every evaluation, so a rule gets only
+    the context roots (``data``, ``metadata``, ...) it reads, as the engine reports them at
+    compile time: a condition on ``data`` never pays for converting the request headers.
+    """
+
+    __slots__ = ("source", "_rule", "_roots")
     is_literal = False
 
     def __init__(self, source: Any, rule: datalogic_py.Rule) -> None:
         self.source = source
         self._rule = rule
+        self._roots = _roots_read(rule)
 
     def evaluate(self, context: Any) -> Any:
+        roots = self._roots
+        if roots is not None and type(context) is dict:
+            context = {root: context[root] for root in roots if root in context}
         try:
             return self._rule.evaluate(context)
         except datalogic_py.DataLogicError as exc:
@@ -29,6 +38,21 @@ class DatalogicExpr:
 
     def __repr__(self) -> str:
         return f"DatalogicExpr({self.source!r})"
+
+
+def _roots_read(rule: datalogic_py.Rule) -> tuple[str, ...] | None:
+    """The top-level keys ``rule`` reads, or None when it may read anything (a computed path, or
+    the whole context through ``{"var": ""}``)."""
+    facts = rule.facts()
+    if not facts["reads_complete"] or facts["computed_reads"]:
+        return None
+    roots: list[str] = []
+    for path in facts["reads"]:
+        if not path:
+            return None
+        if path[0] not in roots:
+            roots.append(path[0])
+    return tuple(roots)
 
 
 def _describe(exc: datalogic_py.DataLogicError) -> str:

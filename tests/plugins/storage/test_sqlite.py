@@ -12,6 +12,7 @@ from orion_builtins.storage.sqlite import SqliteStorage, database_path
 from orion_kernel import StorageConflict, StorageError
 from orion_kernel.plugins import load_plugins
 from orion_kernel.storage import CHANNEL, WORKFLOW
+from orion_kernel.sql import MIGRATIONS
 
 
 def ts(n: int) -> str:
@@ -116,7 +117,7 @@ async def test_migrations_from_empty_then_idempotent(tmp_path):
     store = SqliteStorage(f"sqlite:{tmp_path}/fresh.db", {})
     await store.open()
     pending = await store.pending_migrations()
-    assert pending == [(1, "initial"), (2, "performance indexes"), (3, "task trace json")]
+    assert pending == [(1, "initial"), (2, "performance indexes"), (3, "task trace json"), (4, "workflow rollout key")]
     assert await store.migrate() == pending
     assert await store.pending_migrations() == []
     assert await store.migrate() == []
@@ -131,6 +132,8 @@ async def test_migrations_from_empty_then_idempotent(tmp_path):
     columns = {r[1]: (r[2], r[3], r[4]) for r in conn.execute("PRAGMA table_info(workflows)")}
     assert columns["condition_json"] == ("TEXT", 1, "'true'")
     assert columns["channel"] == ("TEXT", 0, None)
+    assert columns["rollout_key_json"] == ("TEXT", 0, None)
+    assert "rollout_key_json" in {r[1] for r in conn.execute("PRAGMA table_info(current_workflows)")}
     assert "task_trace_json" in {r[1] for r in conn.execute("PRAGMA table_info(traces)")}
     # column defaults fill rows written by plain SQL too
     conn.execute("INSERT INTO traces (id) VALUES ('raw')")
@@ -145,7 +148,7 @@ async def test_concurrent_migrate_applies_each_migration_once(tmp_path):
     await a.open()
     await b.open()
     applied = await asyncio.gather(a.migrate(), b.migrate())
-    assert sorted(len(x) for x in applied) == [0, 3]
+    assert sorted(len(x) for x in applied) == [0, len(MIGRATIONS)]
     await a.close()
     await b.close()
 
@@ -159,7 +162,7 @@ async def test_every_workflow_field_round_trips(store):
         "condition": {"and": [{"==": [{"var": "a.b"}, 9007199254740993]}, {"in": ["x", [1, 2.5, None, True]]}]},
         "tasks": [{"id": "t", "function": {"name": "map", "input": {"big": 2**70, "neg": -(2**64), "nested": {"é": [[{}]]}}}}],
         "tags": ["ünï", "a%b", "c_d"], "continue_on_error": True, "channel": "orders",
-        "created_at": ts(1), "updated_at": ts(2),
+        "rollout_key": {"header": "x-user-id"}, "created_at": ts(1), "updated_at": ts(2),
     }
     await insert(store, WORKFLOW, row)
     assert await store.get_latest(WORKFLOW, "wf-1") == row

@@ -1,0 +1,34 @@
+"""UUID strings made on the request path (kernel/orion_kernel/ids.py)."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from orion_kernel.ids import uuid4_str, uuid7_str
+
+
+def test_uuid4_str_is_a_canonical_random_uuid():
+    for _ in range(1000):
+        text = uuid4_str()
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+def test_uuid7_str_is_a_canonical_uuid_carrying_the_current_millisecond():
+    before = time.time_ns() // 1_000_000
+    text = uuid7_str()
+    after = time.time_ns() // 1_000_000
+    parsed = uuid.UUID(text)
+    assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
+    assert before <= parsed.int >> 80 <= after
+
+
+def test_ids_do_not_repeat():
+    assert len({uuid4_str() for _ in range(10000)}) == 10000
+    assert len({uuid7_str() for _ in range(10000)}) == 10000
+
+
+def test_uuid7_ids_made_later_sort_later():
+    first = uuid7_str()
+    time.sleep(0.002)
+    assert uuid7_str() > first
