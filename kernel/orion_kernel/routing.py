@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+REMEMBERED_PATHS = 4096  # distinct (method, path) pairs a route table keeps matches for
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -49,6 +51,19 @@ class RouteTable:
         for route in ordered:
             self._by_length.setdefault(len(route.literals), []).append(route)
         self.routes = tuple(ordered)
+        self._remembered: dict[tuple[str, str], tuple[str, dict[str, str]] | None] = {}
+
+    def match_path(self, method: str, path: str) -> tuple[str, dict[str, str]] | None:
+        """:meth:`match` for a path string, remembered per ``(method, path)``: a path seen before
+        costs one dict lookup. The params dict returned is the caller's own."""
+        key = (method, path)
+        try:
+            found = self._remembered[key]
+        except KeyError:
+            if len(self._remembered) >= REMEMBERED_PATHS:
+                self._remembered.clear()  # many distinct paths (ids in them): start over, stay bounded
+            found = self._remembered[key] = self.match(method, split_path(path))
+        return None if found is None else (found[0], dict(found[1]))
 
     def match(self, method: str, segments: list[str]) -> tuple[str, dict[str, str]] | None:
         """First route accepting ``method`` whose pattern matches the (decoded) path segments."""

@@ -1,6 +1,8 @@
 """UUID strings made on the request path (kernel/orion_kernel/ids.py)."""
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import time
 import uuid
 
@@ -32,3 +34,32 @@ def test_uuid7_ids_made_later_sort_later():
     first = uuid7_str()
     time.sleep(0.002)
     assert uuid7_str() > first
+
+
+def test_threads_never_get_the_same_id():
+    results: list[list[str]] = []
+
+    def make() -> None:
+        results.append([uuid4_str() for _ in range(2000)])
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({i for batch in results for i in batch}) == 16000
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids():
+    uuid4_str()  # the parent now holds a pool of random bytes the child inherits
+    context = multiprocessing.get_context("fork")
+    parent_end, child_end = context.Pipe()
+    child = context.Process(target=_send_one_id, args=(child_end,))
+    child.start()
+    from_child = parent_end.recv()
+    child.join(10)
+    assert from_child != uuid4_str()
+
+
+def _send_one_id(conn) -> None:
+    conn.send(uuid4_str())

@@ -25,3 +25,26 @@ def test_priority_then_specificity_then_literals():
 def test_empty_methods_accept_any_method_and_ties_keep_load_order():
     t = table(("first", "/x", [], 0), ("second", "/x", [], 0))
     assert t.match("DELETE", ["x"])[0] == "first"
+
+
+def test_match_path_remembers_and_answers_like_match():
+    t = table(("orders.get", "/orders/{id}", ["GET"], 0), ("orders.create", "/orders", ["POST"], 0))
+    for _ in range(2):  # the second round is answered from memory
+        assert t.match_path("GET", "orders/7") == ("orders.get", {"id": "7"})
+        assert t.match_path("POST", "orders") == ("orders.create", {})
+        assert t.match_path("GET", "nothing/here/at/all") is None
+
+
+def test_match_path_hands_each_caller_its_own_params():
+    t = table(("orders.get", "/orders/{id}", ["GET"], 0))
+    _, first = t.match_path("GET", "orders/7")
+    first["id"] = "changed by a task"
+    assert t.match_path("GET", "orders/7") == ("orders.get", {"id": "7"})
+
+
+def test_match_path_memory_stays_bounded(monkeypatch):
+    monkeypatch.setattr("orion_kernel.routing.REMEMBERED_PATHS", 3)
+    t = table(("orders.get", "/orders/{id}", ["GET"], 0))
+    for i in range(10):
+        assert t.match_path("GET", f"orders/{i}") == ("orders.get", {"id": str(i)})
+    assert len(t._remembered) <= 3

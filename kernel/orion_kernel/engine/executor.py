@@ -69,29 +69,22 @@ async def run_workflows(
     draws a random one.
     """
     timestamp = stamp_metadata(message, run.channel)
-    if not gate:
-        bucket = -1
-    elif bucket is None:
-        bucket = random.randrange(100)
     ctx = TaskContext(message, run)
     context = message.context
     for workflow in workflows:
-        if gate and workflow.bucket is not None and not (workflow.bucket[0] <= bucket < workflow.bucket[1]):
-            if steps is not None:
-                steps.append({"workflow_id": workflow.engine_id, "task_id": None, "result": "skipped"})
-            continue
+        if gate and workflow.bucket is not None:
+            if bucket is None:
+                bucket = random.randrange(100)  # drawn only when a rollout needs it
+            if not workflow.bucket[0] <= bucket < workflow.bucket[1]:
+                if steps is not None:
+                    steps.append({"workflow_id": workflow.engine_id, "task_id": None, "result": "skipped"})
+                continue
         if not _holds(workflow.condition, context):
             if steps is not None:
                 steps.append({"workflow_id": workflow.engine_id, "task_id": None, "result": "skipped"})
             continue
         ctx.workflow_id = workflow.engine_id
         await _run_tasks(workflow, ctx, timestamp, steps)
-
-
-async def _invoke(task: CompiledTask, ctx: TaskContext) -> Any:
-    if task.function is None:
-        raise FunctionNotFound(task.function_name)
-    return await task.function.run(ctx, task.params)
 
 
 async def _run_tasks(workflow: CompiledWorkflow, ctx: TaskContext, timestamp: str, steps: list[dict[str, Any]] | None) -> None:
@@ -108,7 +101,10 @@ async def _run_tasks(workflow: CompiledWorkflow, ctx: TaskContext, timestamp: st
         started_at = rfc3339_now() if steps is not None else ""
         failure: TaskError | None = None
         try:
-            result = await _invoke(task, ctx)
+            function = task.function
+            if function is None:
+                raise FunctionNotFound(task.function_name)
+            result = await function.run(ctx, task.params)
         except TaskError as exc:
             failure, result = exc, None
         except asyncio.CancelledError:

@@ -32,13 +32,29 @@ TRACES = "traces"
 
 def resolve_channel(kernel_snapshot: Any, method: str, path: str) -> tuple[str, dict[str, str]]:
     """Route resolution (api-data.md §2): route table first, then the single-segment name fallback."""
-    segments = split_path(path)
-    matched = kernel_snapshot.routes.match(method, segments)
+    matched = kernel_snapshot.routes.match_path(method, path)
     if matched is not None:
         return matched
+    segments = split_path(path)
     if len(segments) == 1:
         return segments[0], {}
     raise ApiError("NOT_FOUND", f"No channel matches {method} /{path}")
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, within ``client_max_size`` (413 beyond it).
+
+    A body that has fully arrived (the usual small POST) is taken from the stream in one piece;
+    anything else is read chunk by chunk by aiohttp, which checks the limit as it goes.
+    """
+    content = request.content
+    if not content.is_eof():
+        raise RuntimeError("slow path")
+    raw = content.read_nowait()
+    limit = request.client_max_size
+    if limit and len(raw) > limit:
+        raise web.HTTPRequestEntityTooLarge(limit, len(raw))
+    return raw
 
 
 def decode_body(raw: bytes, content_type: str | None) -> tuple[Any, dict[str, Any]]:
@@ -87,7 +103,7 @@ def abort_error(exc: RunAborted) -> ApiError:
 async def handle_data(request: web.Request) -> web.Response:
     """Synchronous processing of ``/api/v1/data/{channel-or-path}``."""
     kernel = request.app[KERNEL]
-    raw = await request.read()
+    raw = await read_body(request)
     path = request.match_info["path"].strip().strip("/").strip()
     if not path:
         raise ApiError("BAD_REQUEST", "Channel name must not be empty")

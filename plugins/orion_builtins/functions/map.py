@@ -43,9 +43,10 @@ async def run(ctx: TaskContext, params: dict[str, Any]) -> int | None:
     a shallow merge of an object and is replaced by anything else.
     """
     failed = False
+    context = ctx.context
     for index, mapping in enumerate(params["mappings"]):
         try:
-            value = mapping["logic"].evaluate(ctx.context)
+            value = mapping["logic"].evaluate(context)
         except ExpressionError as exc:
             failed = True
             logger.warning(
