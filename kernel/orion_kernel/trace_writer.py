@@ -30,6 +30,7 @@ class TraceWriter:
         self.dropped = 0
         self._pending: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -38,6 +39,7 @@ class TraceWriter:
 
     def start(self) -> None:
         if self.mode in ("batch", "async") and self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="orion-trace-writer")
 
     async def record(self, row: dict[str, Any]) -> None:
@@ -67,7 +69,7 @@ class TraceWriter:
             logger.exception("failed to store %d trace row(s)", len(rows))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.flush_interval)
             except asyncio.TimeoutError:
@@ -77,9 +79,14 @@ class TraceWriter:
                 await self.flush()
 
     async def stop(self) -> None:
-        """Stop the background task and commit what is still queued."""
+        """Stop the background task and commit what is still queued.
+
+        The task is asked to finish, never cancelled: a commit cancelled halfway would lose its
+        rows and leave the connection inside a transaction, failing the final flush too.
+        """
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
