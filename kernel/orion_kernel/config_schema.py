@@ -427,6 +427,12 @@ class MetricsSection(Table):
     enabled = Bool(False)
 
 
+class GovernanceSection(Table):
+    store = Str("memory://")  # where rate limits, idempotency keys and cached responses live
+    key_prefix = Str("orion:")  # prepended to every key in a shared store
+    memory_max_keys = Int(100000, minimum=1)  # per process; the oldest entries go first beyond it
+
+
 class ChannelsSection(Table):
     include = StrList([])
     exclude = StrList([])
@@ -460,6 +466,7 @@ class ConfigSchema(Table):
     metrics = fields.Nested(MetricsSection)
     channels = fields.Nested(ChannelsSection)
     plugins = fields.Nested(PluginsSection)
+    governance = fields.Nested(GovernanceSection)
 
     @validates_schema
     def _production(self, data: dict[str, Any], **_: Any) -> None:

@@ -12,6 +12,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .expressions import ExpressionEngine
+    from .governance import ChannelPolicy, StateStore
     from .storage import StorageBackend
     from .types import TaskFunction
 
@@ -39,3 +40,19 @@ def orion_storage_backend_for_url(url: str, options: dict[str, Any]) -> StorageB
 @hookspec(firstresult=True)
 def orion_expression_engine() -> ExpressionEngine | None:
     """Return the JSONLogic engine every expression is compiled with (first result wins)."""
+
+
+@hookspec
+def orion_channel_policies() -> Iterable[ChannelPolicy]:
+    """Yield the governance policies this plugin provides (channels.md §4).
+
+    Each owns one block of a channel's ``config`` (``config_key``, unique across plugins) and is
+    bound per channel when the engine snapshot is built; a clash stops start-up.
+    """
+
+
+@hookspec(firstresult=True)
+def orion_state_store_for_url(url: str, options: dict[str, Any]) -> StateStore | None:
+    """Return a (not yet opened) state store for ``url`` (``[governance] store``), or None if the
+    scheme isn't yours. ``options`` is the ``[governance]`` config section as a dict.
+    """

@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from .engine.runtime import EngineRuntime
+from .governance import INGRESS_CALL, INGRESS_SYNC, ClientAddress, PolicyCatalog, PolicySetup
+from .ingress import CallRun, SyncRun
 from .plugins import PluginSet, load_plugins
 from .storage import StorageBackend
 from .trace_writer import TraceWriter
@@ -28,6 +30,15 @@ class Kernel:
         self.storage: StorageBackend = self.plugins.storage_backend(config["storage"]["url"], config["storage"])
         self.runtime = EngineRuntime(self.storage, self.plugins.functions, self.plugins.expression_engine, config)
         self.traces = TraceWriter(self.storage, config)
+        governance = config["governance"]
+        self.local_store = self.plugins.state_store("memory://", governance)
+        url = governance["store"]
+        self.store = self.local_store if url in ("memory://", "memory") else self.plugins.state_store(url, governance)
+        self.clients = ClientAddress(config["server"]["trusted_proxies"])
+        setup = PolicySetup(self.plugins.expression_engine, config, self.store, self.local_store)
+        self.runtime.policies = PolicyCatalog(self.plugins.policies.values(), setup)
+        self.runtime.terminals[INGRESS_SYNC] = SyncRun(self.runtime, self.traces, config)
+        self.runtime.terminals[INGRESS_CALL] = CallRun(self.runtime)
         self.ready = False
         self.shutting_down = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -35,6 +46,9 @@ class Kernel:
     async def start(self, *, migrate: bool = True, watch: bool = True) -> None:
         """Open storage, apply migrations, build the first snapshot, start background tasks."""
         await self.storage.open()
+        await self.local_store.open()
+        if self.store is not self.local_store:
+            await self.store.open()  # a remote store connects lazily: unreachable now is not fatal
         if migrate:
             applied = await self.storage.migrate()
             if applied:
@@ -58,4 +72,7 @@ class Kernel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.traces.stop()
+        if self.store is not self.local_store:
+            await self.store.close()
+        await self.local_store.close()
         await self.storage.close()

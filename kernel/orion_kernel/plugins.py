@@ -15,6 +15,7 @@ from . import hookspecs
 from .config import redact_url
 from .errors import PluginError
 from .expressions import ExpressionEngine
+from .governance import ChannelPolicy, StateStore
 from .storage import StorageBackend
 from .types import TaskFunction
 
@@ -54,6 +55,8 @@ class PluginSet:
     functions: dict[str, TaskFunction] = field(default_factory=dict)
     function_owners: dict[str, str] = field(default_factory=dict)
     expression_engine: ExpressionEngine | None = None
+    policies: dict[str, ChannelPolicy] = field(default_factory=dict)  # by config key
+    policy_owners: dict[str, str] = field(default_factory=dict)
 
     def storage_backend(self, url: str, options: dict[str, Any]) -> StorageBackend:
         """The backend for ``url``; raise PluginError when no plugin claims its scheme."""
@@ -64,6 +67,16 @@ class PluginSet:
                 "(is the storage plugin for this scheme installed?)"
             )
         return backend
+
+    def state_store(self, url: str, options: dict[str, Any]) -> StateStore:
+        """The state store for ``url``; raise PluginError when no plugin claims its scheme."""
+        store = self.manager.hook.orion_state_store_for_url(url=url, options=options)
+        if store is None:
+            raise PluginError(
+                f"Unsupported governance store URL: {redact_url(url)}. Expected memory:// or redis:// "
+                "(is the store plugin for this scheme installed?)"
+            )
+        return store
 
     def function_names(self) -> list[str]:
         """Canonical function names (aliases excluded), sorted."""
@@ -178,6 +191,7 @@ def load_plugins(
 
     plugin_set = PluginSet(manager=manager, plugins=plugins)
     _collect_functions(plugin_set)
+    _collect_policies(plugin_set)
     plugin_set.expression_engine = manager.hook.orion_expression_engine()
     return plugin_set
 
@@ -196,3 +210,18 @@ def _collect_functions(plugin_set: PluginSet) -> None:
                     )
                 plugin_set.functions[key] = fn
                 plugin_set.function_owners[key] = owner
+
+
+def _collect_policies(plugin_set: PluginSet) -> None:
+    for impl in plugin_set.manager.hook.orion_channel_policies.get_hookimpls():
+        owner = impl.plugin_name
+        for policy in impl.function() or ():
+            key = policy.config_key
+            if key in plugin_set.policies:
+                other = plugin_set.policy_owners[key]
+                raise PluginError(
+                    f"channel config block '{key}' is claimed by policy plugins '{other}' and '{owner}'; "
+                    f"disable one with {DISABLE_ENV}"
+                )
+            plugin_set.policies[key] = policy
+            plugin_set.policy_owners[key] = owner

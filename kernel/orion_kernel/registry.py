@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .audit import changed_fields, record_audit, version_states
 from .errors import ApiError, FieldError, bad_request, conflict, not_found, validation_error
 from .expressions import ExpressionEngine
+from .governance import PolicyCatalog
 from .message import storage_now
 from .storage import CHANNEL, CHANNEL_FIELDS, WORKFLOW, WORKFLOW_FIELDS, StorageBackend, StorageConflict, StorageTransaction
 from .types import TaskFunction
@@ -44,17 +45,20 @@ class Registry:
         functions: Mapping[str, TaskFunction],
         engine: ExpressionEngine,
         reload: Callable[[], Awaitable[object]],
+        policies: PolicyCatalog | None = None,
     ) -> None:
         self.storage = storage
         self.functions = functions
         self.engine = engine
         self.reload = reload
+        self.policies = policies  # checks channel config blocks the way they will be bound
 
     @classmethod
     def for_kernel(cls, kernel: Kernel) -> Registry:
         """The registry over a kernel's storage, functions, expression engine and engine runtime."""
         assert kernel.plugins.expression_engine is not None  # Kernel refuses to start without one
-        return cls(kernel.storage, kernel.plugins.functions, kernel.plugins.expression_engine, kernel.runtime.reload)
+        return cls(kernel.storage, kernel.plugins.functions, kernel.plugins.expression_engine, kernel.runtime.reload,
+                   kernel.runtime.policies)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -74,7 +78,7 @@ class Registry:
             fields, errors = workflow_rules.validate_create(body, self.functions, self.engine)
             message = summarize("Invalid workflow", errors)
         else:
-            fields, errors = channel_rules.validate_create(body, self.engine)
+            fields, errors = channel_rules.validate_create(body, self.policies)
             message = channel_rules.error_message(fields, errors)
         if errors:
             return {}, errors, message
@@ -109,7 +113,7 @@ class Registry:
                 merged, errors = workflow_rules.validate_update(body, entity_id, draft, self.functions, self.engine)
                 message = summarize("Invalid workflow", errors)
             else:
-                merged, errors = channel_rules.validate_update(body, entity_id, draft, self.engine)
+                merged, errors = channel_rules.validate_update(body, entity_id, draft, self.policies)
                 message = channel_rules.error_message(merged, errors)
             if errors:
                 raise validation_error(message, errors)
@@ -270,7 +274,7 @@ class Registry:
         """The create-time rules on a stored version (its functions may be gone since it was saved)."""
         if kind == WORKFLOW:
             return workflow_rules.check_definition(row, self.functions, self.engine)
-        return channel_rules.check_definition(row, self.engine)
+        return channel_rules.check_definition(row, self.policies)
 
     # --- plumbing ------------------------------------------------------------------------------
 

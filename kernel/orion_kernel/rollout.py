@@ -40,6 +40,8 @@ class RolloutKey:
         source, name = next(iter(definition.items()))
         if source not in (HEADER, CLIENT) or not isinstance(name, str):
             return None
+        if source == HEADER:
+            name = name.lower()  # requests reach the key with their header names lower-cased
         return cls(source, name, zlib.crc32(f"{workflow_id}:".encode()))
 
     def bucket(self, headers: Mapping[str, str], remote: str | None) -> int | None:

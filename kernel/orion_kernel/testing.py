@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient
 from .context import RunInfo, TaskContext
 from .errors import TaskError
 from .expressions import ExpressionEngine
+from .governance import PolicyCatalog, PolicySetup
 from .message import Message
 from .plugins import load_plugins
 from .services import Services
@@ -31,6 +32,8 @@ from .types import TaskFunction, TaskResult
 __all__ = [
     "OrionServer",
     "STANDARD_FUNCTION_PLUGINS",
+    "STANDARD_POLICY_PLUGINS",
+    "policy_catalog",
     "default_config",
     "default_expression_engine",
     "in_memory_config",
@@ -44,6 +47,10 @@ __all__ = [
 #: Entry points ``orion_client`` loads besides the essential ones (storage, expressions).
 STANDARD_FUNCTION_PLUGINS = (
     "parse_json", "parse_xml", "filter", "map", "validation", "publish_json", "publish_xml", "log", "channel_call",
+)
+#: The built-in governance policies and stores ``orion_client`` loads too.
+STANDARD_POLICY_PLUGINS = (
+    "rate_limit", "cors", "validation_logic", "deduplication", "response_cache", "backpressure", "timeout", "redis",
 )
 ADMIN = "/api/v1/admin"
 
@@ -61,6 +68,15 @@ def default_config() -> dict[str, Any]:
     from .config import load_config
 
     return load_config(None, env={})
+
+
+def policy_catalog(config: Mapping[str, Any] | None = None) -> PolicyCatalog:
+    """The installed policies over a fresh memory store, as a kernel would bind them (no server)."""
+    cfg = in_memory_config(config)
+    plugins = load_plugins()
+    store = plugins.state_store("memory://", cfg["governance"])
+    engine = default_expression_engine()
+    return PolicyCatalog(plugins.policies.values(), PolicySetup(engine, cfg, store, store))
 
 
 async def run_task(
@@ -217,7 +233,7 @@ async def orion_client(aiohttp_client: Any, request: pytest.FixtureRequest) -> O
     ) -> TestClient:
         cfg = in_memory_config(config)
         plugin_set = load_plugins(
-            only=STANDARD_FUNCTION_PLUGINS,
+            only=(*STANDARD_FUNCTION_PLUGINS, *STANDARD_POLICY_PLUGINS),
             modules=[*plugins, *cfg["plugins"]["modules"]],
             disabled=cfg["plugins"]["disabled"],
         )

@@ -101,6 +101,9 @@ SPEC_DEFAULTS = {
     "logging.level": "info",
     "logging.format": "pretty",
     "logging.access_log": False,  # project addition: per-request access events are opt-in
+    "governance.store": "memory://",  # project addition: where stateful policies keep their state
+    "governance.key_prefix": "orion:",
+    "governance.memory_max_keys": 100000,
     "metrics.enabled": False,
     "channels.include": [],
     "channels.exclude": [],

@@ -6,6 +6,7 @@ import types
 import pytest
 
 from orion_kernel import PluginError, TaskFunction, hookimpl
+from orion_kernel.governance import ChannelPolicy
 from orion_kernel.plugins import load_plugins
 
 
@@ -57,7 +58,7 @@ def test_disabled_plugins_are_not_registered(monkeypatch):
     assert "map" not in plugins.functions and "filter" not in plugins.functions
 
 
-@pytest.mark.parametrize("name", ["datalogic", "sqlite"])
+@pytest.mark.parametrize("name", ["datalogic", "sqlite", "memory"])
 def test_essential_plugins_refuse_to_be_disabled(name):
     with pytest.raises(PluginError, match=f"'{name}' .*is essential"):
         load_plugins(disabled=[name])
@@ -65,7 +66,7 @@ def test_essential_plugins_refuse_to_be_disabled(name):
 
 def test_only_limits_discovery_but_keeps_essentials():
     plugins = load_plugins(only=["map"])
-    assert {p.name for p in plugins.plugins} == {"datalogic", "sqlite", "map"}
+    assert {p.name for p in plugins.plugins} == {"datalogic", "sqlite", "memory", "map"}
 
 
 def test_orion_storage_backend_for_url_first_result_wins_and_unknown_scheme_is_clear():
@@ -86,3 +87,31 @@ def test_orion_expression_engine_comes_from_a_plugin():
     engine = load_plugins().expression_engine
     assert engine.name == "datalogic"
     assert engine.compile({"+": [1, {"var": "a"}]}).evaluate({"a": 2}) == 3
+
+
+def test_orion_state_store_for_url_first_result_wins_and_unknown_scheme_is_clear():
+    seen = []
+
+    def orion_state_store_for_url(url, options):
+        seen.append(url)
+        return None
+
+    plugins = load_plugins(modules=[plugin_module("watcher", orion_state_store_for_url=orion_state_store_for_url)])
+    store = plugins.state_store("memory://", {"memory_max_keys": 10})
+    assert store.name == "memory" and store.max_keys == 10 and seen == ["memory://"]
+    with pytest.raises(PluginError, match="Unsupported governance store URL: nats://x"):
+        plugins.state_store("nats://x", {})
+
+
+def test_orion_channel_policies_are_collected_by_config_key_and_clashes_are_refused():
+    def bind(block, setup, channel):
+        return None
+
+    def orion_channel_policies():
+        yield ChannelPolicy(name="quota", config_key="quota", order=150, bind=bind)
+
+    plugins = load_plugins(modules=[plugin_module("quota", orion_channel_policies=orion_channel_policies)])
+    assert plugins.policies["quota"].name == "quota" and plugins.policy_owners["quota"] == "quota"
+    with pytest.raises(PluginError, match="'quota' is claimed by policy plugins 'quota' and 'quota2'"):
+        load_plugins(modules=[plugin_module("quota", orion_channel_policies=orion_channel_policies),
+                              plugin_module("quota2", orion_channel_policies=orion_channel_policies)])

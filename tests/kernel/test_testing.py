@@ -8,7 +8,7 @@ import pytest
 
 from orion_kernel import ConfigError, TaskFunction, hookimpl
 from orion_kernel.http.keys import KERNEL
-from orion_kernel.testing import STANDARD_FUNCTION_PLUGINS, in_memory_config, provision, to_toml
+from orion_kernel.testing import STANDARD_FUNCTION_PLUGINS, STANDARD_POLICY_PLUGINS, in_memory_config, provision, to_toml
 
 
 def shout_plugin() -> ModuleType:
@@ -30,7 +30,7 @@ async def test_orion_client_loads_only_the_standard_functions_and_the_given_plug
     client = await orion_client(plugins=[shout_plugin()])
     plugins = client.app[KERNEL].plugins
     names = {p.name for p in plugins.plugins}
-    assert names == {*STANDARD_FUNCTION_PLUGINS, "datalogic", "sqlite", "orion_test_shout"}
+    assert names == {*STANDARD_FUNCTION_PLUGINS, *STANDARD_POLICY_PLUGINS, "datalogic", "sqlite", "memory", "orion_test_shout"}
     assert "shout" in plugins.functions and "parse_json" in plugins.functions
 
 

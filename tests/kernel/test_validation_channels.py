@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from orion_kernel.plugins import load_plugins
 from orion_kernel.validation.channel_config import check_channel_config
+from orion_kernel.testing import policy_catalog
 from orion_kernel.validation.channels import error_message, validate_create, validate_update
 
-ENGINE = load_plugins().expression_engine
+POLICIES = policy_catalog()
 SHAPE = "channel.config does not match the ChannelConfig shape: "
 
 
 def errors_of(data):
-    return [e.to_json() for e in validate_create(data, ENGINE)[1]]
+    return [e.to_json() for e in validate_create(data, POLICIES)[1]]
 
 
 def paths(data):
@@ -24,7 +24,7 @@ def http(**fields):
 
 
 def test_minimal_channel_defaults_to_sync_http_post_on_its_name():
-    content, errors = validate_create({"name": "orders", "workflow_id": "wf-1"}, ENGINE)
+    content, errors = validate_create({"name": "orders", "workflow_id": "wf-1"}, POLICIES)
     assert errors == []
     assert content == {
         "channel_id": None, "name": "orders", "description": None, "channel_type": "sync", "protocol": "http",
@@ -42,7 +42,7 @@ def test_minimal_default_route_from_an_unusable_name_says_so():
 
 def test_explicit_protocol_requires_its_fields_together():
     data = {"name": "orders", "protocol": "rest"}
-    content, errors = validate_create(data, ENGINE)
+    content, errors = validate_create(data, POLICIES)
     assert [e.to_json() for e in errors] == [
         {"path": "channel.methods", "code": "REQUIRED_FOR_PROTOCOL",
          "message": 'REST/HTTP channels must specify at least one HTTP method (protocol="rest")',
@@ -65,7 +65,7 @@ def test_blank_route_and_empty_methods_count_as_missing():
 
 def test_kafka_needs_a_topic_but_no_route():
     assert errors_of({"name": "events", "channel_type": "async", "protocol": "kafka", "topic": "orders.v1"}) == []
-    content, errors = validate_create({"name": "events", "protocol": "kafka"}, ENGINE)
+    content, errors = validate_create({"name": "events", "protocol": "kafka"}, POLICIES)
     assert [(e.path, e.code) for e in errors] == [("channel.topic", "REQUIRED_FOR_PROTOCOL")]
     assert error_message(content, errors) == 'Channel with protocol="kafka" is missing 1 required field(s)'
 
@@ -97,7 +97,7 @@ def test_id_name_description_paths():
 
 
 def test_methods_are_checked_and_stored_upper_case():
-    content, errors = validate_create(http(methods=["get", "Post"]), ENGINE)
+    content, errors = validate_create(http(methods=["get", "Post"]), POLICIES)
     assert errors == [] and content["methods"] == ["GET", "POST"]
     assert errors_of(http(methods=["FETCH"]))[0]["message"] == (
         "unknown HTTP method 'FETCH'; expected one of: GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS")
@@ -145,7 +145,7 @@ FULL_CONFIG = {
 
 
 def config_errors(config):
-    return [e.to_json() for e in check_channel_config(config, ENGINE)]
+    return [e.to_json() for e in check_channel_config(config, POLICIES)]
 
 
 def test_the_spec_example_config_and_the_empty_config_are_valid():
@@ -207,14 +207,14 @@ def test_config_logic_must_compile():
 
 
 def stored_draft():
-    content, errors = validate_create(http(description="old", config={"timeout_ms": 10}), ENGINE)
+    content, errors = validate_create(http(description="old", config={"timeout_ms": 10}), POLICIES)
     assert errors == []
     return {**content, "channel_id": "ch-1", "version": 1, "status": "draft"}
 
 
 def test_update_merges_and_ignores_type_and_protocol():
     merged, errors = validate_update({"route_pattern": "/v2/orders", "methods": ["put"], "description": None,
-                                      "protocol": "kafka", "channel_type": "async"}, "ch-1", stored_draft(), ENGINE)
+                                      "protocol": "kafka", "channel_type": "async"}, "ch-1", stored_draft(), POLICIES)
     assert errors == []
     assert merged["route_pattern"] == "/v2/orders" and merged["methods"] == ["PUT"]
     assert merged["description"] == "old" and merged["protocol"] == "http" and merged["channel_type"] == "sync"
@@ -222,9 +222,9 @@ def test_update_merges_and_ignores_type_and_protocol():
 
 
 def test_update_validates_the_merged_result():
-    _, errors = validate_update({"methods": []}, "ch-1", stored_draft(), ENGINE)
+    _, errors = validate_update({"methods": []}, "ch-1", stored_draft(), POLICIES)
     assert [(e.path, e.code) for e in errors] == [("channel.methods", "REQUIRED_FOR_PROTOCOL")]
-    _, errors = validate_update({"config": {"cache": {}}, "channel_id": "other", "extra": 1}, "ch-1", stored_draft(), ENGINE)
+    _, errors = validate_update({"config": {"cache": {}}, "channel_id": "other", "extra": 1}, "ch-1", stored_draft(), POLICIES)
     assert [e.path for e in errors] == ["extra", "channel.channel_id", "channel.config"]
 
 

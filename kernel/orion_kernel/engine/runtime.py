@@ -5,19 +5,25 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from ..channel_filter import ChannelFilter
 from ..context import RunInfo
 from ..expressions import ExpressionEngine
+from ..governance import INGRESS_CALL, ChannelRequest, PolicyCatalog, Proceed
+from ..governance.catalog import compose
 from ..message import Message
 from ..services import ChannelNotFound, Services
 from ..storage import CHANNEL, WORKFLOW, StorageBackend
 from ..types import TaskFunction
+from ..ingress import Terminal
 from .executor import run_workflows
 from .snapshot import CompiledChannel, Snapshot, build_snapshot
 
 logger = logging.getLogger("orion.engine")
+
+INTERNAL_CLIENT = "internal"  # the client address policies see for an in-process channel_call
 
 
 class EngineRuntime:
@@ -38,6 +44,8 @@ class EngineRuntime:
         self.channel_filter = ChannelFilter(channels_cfg.get("include", ()), channels_cfg.get("exclude", ()))
         self.services = Services(config, expressions, runner=self)
         self.snapshot: Snapshot = Snapshot.empty()
+        self.policies: PolicyCatalog | None = None
+        self.terminals: dict[str, Terminal] = {}
         self.started_at = time.time()
         self.reloads = 0
         self._reload_lock = asyncio.Lock()
@@ -48,7 +56,8 @@ class EngineRuntime:
             revision = await self.storage.revision()
             workflows = await self.storage.list_active(WORKFLOW)
             channels = await self.storage.list_active(CHANNEL)
-            snapshot = build_snapshot(workflows, channels, self.functions, self.expressions, self.channel_filter, revision)
+            snapshot = build_snapshot(workflows, channels, self.functions, self.expressions, self.channel_filter, revision,
+                                      pipelines_for=self.pipelines_for)
             self.snapshot = snapshot
             self.reloads += 1
             logger.debug("engine reloaded at revision %s: %d channels, %d workflows",
@@ -73,6 +82,14 @@ class EngineRuntime:
             except Exception:
                 logger.exception("engine revision poll failed; retrying")
 
+    def pipelines_for(self, channel: CompiledChannel) -> dict[str, Proceed]:
+        """Each ingress path's chain for ``channel``: its bound policies around the path's terminal."""
+        bound = self.policies.bind(channel.name, channel.config) if self.policies is not None else {}
+        return {
+            ingress: compose(bound.get(ingress, ()), partial(terminal, channel))
+            for ingress, terminal in self.terminals.items()
+        }
+
     async def execute(self, channel: CompiledChannel, message: Message, request_id: str | None,
                       steps: list[dict[str, Any]] | None = None, bucket: int | None = None) -> None:
         """Run ``channel``'s workflows on ``message``; raises RunAborted when a failure stops it.
@@ -83,8 +100,12 @@ class EngineRuntime:
         await run_workflows(channel.workflows, message, run, steps=steps, bucket=bucket)
 
     async def run_channel(self, name: str, message: Message, *, request_id: str | None = None) -> None:
-        """In-process call of a channel (``channel_call``): no HTTP governance applies."""
+        """In-process call of a channel (``channel_call``), through the channel's ``call`` chain.
+
+        Raises ChannelNotFound, RunAborted, or ApiError when a policy refused the call.
+        """
         channel = self.snapshot.channels.get(name)
         if channel is None or not channel.workflows:
             raise ChannelNotFound(name)
-        await self.execute(channel, message, request_id)
+        call = ChannelRequest(name, INGRESS_CALL, message, request_id, client_ip=INTERNAL_CLIENT)
+        await channel.pipelines[INGRESS_CALL](call)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..channel_filter import ChannelFilter
 from ..expressions import ExpressionEngine
+from ..governance import Proceed
 from ..rollout import RolloutKey
 from ..routing import RouteTable, parse_pattern
 from ..types import TaskFunction
@@ -18,7 +19,11 @@ ROUTABLE_PROTOCOLS = ("rest", "http")
 
 @dataclass(frozen=True, slots=True)
 class CompiledChannel:
-    """An active channel with its workflows in execution order and its raw config."""
+    """An active channel with its workflows in execution order, its raw config and its chains.
+
+    ``pipelines`` maps an ingress path (``sync``, ``async``, ``call``, ``kafka``) to the callable
+    that runs the channel's policies for it around the run; filled right after construction.
+    """
 
     name: str
     channel_id: str
@@ -28,6 +33,7 @@ class CompiledChannel:
     config: dict[str, Any]
     workflows: tuple[CompiledWorkflow, ...]
     rollout_key: RolloutKey | None = None  # sticky rollout: the first gated workflow's key
+    pipelines: dict[str, Proceed] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,12 @@ def build_snapshot(
     engine: ExpressionEngine,
     channel_filter: ChannelFilter,
     revision: int,
+    pipelines_for: Callable[[CompiledChannel], dict[str, Proceed]] | None = None,
 ) -> Snapshot:
-    """Compile active rows into a Snapshot. Bad workflows are excluded, never fatal."""
+    """Compile active rows into a Snapshot. Bad workflows are excluded, never fatal.
+
+    ``pipelines_for`` binds a channel's governance chains (the runtime passes its own).
+    """
     workflow_rows = list(workflow_rows)
     compiled = compile_active_workflows(workflow_rows, functions, engine)
     bound_by_field: dict[str, list[str]] = {}
@@ -89,7 +99,7 @@ def build_snapshot(
         if not channel_filter.allows(name) or name in channels:
             continue
         workflows = _channel_workflows(row, compiled, bound_by_field)
-        channels[name] = CompiledChannel(
+        channel = channels[name] = CompiledChannel(
             name=name,
             channel_id=str(row["channel_id"]),
             version=int(row.get("version", 1)),
@@ -99,6 +109,8 @@ def build_snapshot(
             workflows=workflows,
             rollout_key=next((wf.rollout_key for wf in workflows if wf.rollout_key is not None), None),
         )
+        if pipelines_for is not None:
+            channel.pipelines.update(pipelines_for(channel))
         if row.get("channel_type", "sync") == "sync" and row.get("protocol") in ROUTABLE_PROTOCOLS and row.get("route_pattern"):
             routes.append(parse_pattern(name, str(row["route_pattern"]), row.get("methods"), int(row.get("priority", 0) or 0)))
     return Snapshot(

@@ -14,7 +14,7 @@ from .admin_bodies import DryRunBody
 from .admin_common import load_body, path_id, registry_of
 from .api_schemas import DryRunResult, EntityPath
 from .common import json_response, read_json_body
-from .data import abort_error
+from ..ingress import abort_error
 from .keys import KERNEL
 from .middleware import REQUEST_ID
 from .openapi import describe

@@ -65,7 +65,7 @@ async def validate_channel(request: web.Request) -> web.Response:
     _require_object(body, "a channel definition")
     kernel = request.app[KERNEL]
     assert kernel.plugins.expression_engine is not None
-    content, errors = channel_rules.validate_create(body, kernel.plugins.expression_engine)
+    content, errors = channel_rules.validate_create(body, kernel.runtime.policies)
     channel_id, name = content.get("channel_id"), content.get("name")
     async with kernel.storage.transaction() as tx:  # the same reads create makes
         exists = channel_id is not None and bool(await tx.versions(CHANNEL, channel_id))

@@ -13,7 +13,6 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_
 
 from ..fields import AnyJson
 from ..registry import ACTIVE, ARCHIVED, DRAFT
-from ..validation.channel_config import ChannelConfigSchema
 from ..validation.channels import CHANNEL_TYPES, HTTP_METHODS, PROTOCOLS
 from ..validation.common import INT32_MAX, INT32_MIN, MAX_DESCRIPTION_BYTES, MAX_NAME_BYTES, is_int, json_type
 from ..validation.ids import MAX_ID_LENGTH, shorten
@@ -234,7 +233,8 @@ class ChannelContent(Schema):
     consumer_group = fields.String(allow_none=True)
     transport_config = fields.Dict(metadata=_doc("default {}"))
     workflow_id = fields.String(allow_none=True, metadata=_doc("the workflow this channel runs"))
-    config = fields.Nested(ChannelConfigSchema, metadata=_doc("governance blocks; unknown blocks are kept for plugins"))
+    config = fields.Dict(metadata=_doc("governance blocks (rate_limit, timeout_ms, validation_logic, backpressure, cors, "
+                                       "deduplication, cache, tracing), each owned by a policy plugin; see docs/governance.md"))
     priority = _int32("higher wins when several routes match; default 0")
 
 

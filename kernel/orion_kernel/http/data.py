@@ -1,15 +1,14 @@
 """Data API (api-data.md): route a request to a channel, run its workflows, answer the envelope."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from ..errors import VALIDATION, TIMEOUT, ApiError, RunAborted
-from ..ids import uuid7_str
-from ..message import Message, storage_now
+from ..errors import ApiError
+from ..governance import INGRESS_SYNC, ChannelRequest
+from ..message import Message
 from ..routing import split_path
 from .api_schemas import (
     TRACE_SORT_COLUMNS,
@@ -87,16 +86,6 @@ def build_metadata(request: web.Request, caller: dict[str, Any], params: dict[st
     return metadata
 
 
-def abort_error(exc: RunAborted) -> ApiError:
-    """Map a run stopped by a task failure to its HTTP error (api-data.md §6)."""
-    kind = exc.cause.kind
-    if kind == VALIDATION:
-        return ApiError("VALIDATION_ERROR", str(exc))
-    if kind == TIMEOUT:
-        return ApiError("TIMEOUT_ERROR", str(exc))
-    return ApiError("ENGINE_ERROR", "An internal engine error occurred")
-
-
 @describe("Send a message to a channel (synchronous)", tag="Data", path=DataPath, body=DataRequest, body_required=False,
           description="Routed by the active channels' route patterns, or by channel name when the path is one segment.",
           responses={200: DataResponse}, errors=(400, 404, 413, 415, 500, 502, 504))
@@ -116,29 +105,20 @@ async def handle_data(request: web.Request) -> web.Response:
         raise ApiError("NOT_FOUND", f"Channel '{name}' not found")
     payload, caller_metadata = decode_body(raw, request.headers.get("Content-Type"))
     request_id = request[REQUEST_ID]
-    message = Message(payload, build_metadata(request, caller_metadata, params, request_id))
-
-    started = time.perf_counter()
+    metadata = build_metadata(request, caller_metadata, params, request_id)
+    message = Message(payload, metadata)
+    call = ChannelRequest(channel.name, INGRESS_SYNC, message, request_id,
+                          client_ip=kernel.clients.resolve(request.remote, metadata["headers"]), body=raw)
     try:
-        bucket = channel.rollout_key.bucket(request.headers, request.remote) if channel.rollout_key is not None else None
-        await kernel.runtime.execute(channel, message, request_id, bucket=bucket)
-    except RunAborted as exc:
-        raise abort_error(exc) from None
-    duration_ms = (time.perf_counter() - started) * 1000.0
-
-    body = orjson.dumps({"id": message.id, "status": "ok", "data": message.context["data"], "errors": message.errors})
-    limit = kernel.config["queue"]["max_result_size_bytes"]
-    if limit and len(body) > limit:
-        raise ApiError("RESPONSE_TOO_LARGE", f"Result size {len(body)} bytes exceeds limit of {limit} bytes")
-    if kernel.traces.enabled:
-        now = storage_now()
-        await kernel.traces.record({
-            "id": uuid7_str(), "channel": channel.name, "channel_id": channel.channel_id, "mode": "sync",
-            "status": "completed", "input_json": orjson.dumps(payload).decode(), "result_json": body.decode(),
-            "error_message": None, "duration_ms": round(duration_ms, 3), "started_at": now, "completed_at": now,
-            "created_at": now, "updated_at": now, "task_trace_json": None,
-        })
-    return web.Response(body=body, content_type=JSON_CONTENT_TYPE)
+        reply = await channel.pipelines[INGRESS_SYNC](call)
+    except ApiError as exc:
+        if call.response_headers:  # e.g. RateLimit headers belong on a refusal too
+            exc.headers = {**call.response_headers, **(exc.headers or {})}
+        raise
+    response = web.Response(body=reply.body, status=reply.status, content_type=JSON_CONTENT_TYPE, headers=reply.headers)
+    if call.response_headers:
+        response.headers.update(call.response_headers)
+    return response
 
 
 def _trace_projection(row: dict[str, Any]) -> dict[str, Any]:

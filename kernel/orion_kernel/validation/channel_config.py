@@ -1,21 +1,21 @@
-"""The channel ``config`` object (channels.md §4): shape check with marshmallow, then JSONLogic compile.
+"""The channel ``config`` object (channels.md §4): its governance blocks and its ``tracing`` block.
 
-Known blocks are checked strictly (types, ranges, no unknown keys inside a block); unknown
-top-level keys are left alone because governance plugins may own further blocks.
+Each governance block belongs to the policy plugin that claims its key and is checked by binding
+it (:meth:`PolicyCatalog.check`); ``tracing`` is the kernel's own. Unknown top-level keys are left
+alone (channels.md §4: a block whose plugin is not installed is ignored, not an error).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from ..errors import FieldError, field_error
-from ..expressions import ExpressionEngine
-from ..fields import AnyJson
-from .common import check_logic, json_type
+from ..governance import PolicyCatalog, PolicyConfigError, load_block
+from ..governance.catalog import SHAPE_MESSAGE
+from .common import json_type
 
 PATH = "channel.config"
-SHAPE_MESSAGE = "channel.config does not match the ChannelConfig shape"
 TRACE_MODES = ("sync", "async", "batch", "off")
 
 
@@ -37,52 +37,10 @@ class StrictNumber(fields.Float):
         return float(value)
 
 
-def _int(minimum: int, **kwargs: Any) -> fields.Integer:
-    kwargs.setdefault("allow_none", not kwargs.get("required", False))
-    return fields.Integer(strict=True, validate=validate.Range(min=minimum), **kwargs)
-
-
-def _strings() -> fields.List:
-    return fields.List(fields.String(), allow_none=True)
-
-
-class Block(Schema):
+class TracingBlock(Schema):
     class Meta:
         unknown = RAISE
 
-
-class RateLimitBlock(Block):
-    requests_per_second = _int(0, required=True)
-    burst = _int(1)
-    key_logic = AnyJson()
-
-
-class BackpressureBlock(Block):
-    max_concurrent = _int(0, required=True)
-    queue_depth = _int(0)
-
-
-class CorsBlock(Block):
-    allowed_origins = _strings()
-    allowed_methods = _strings()
-    allowed_headers = _strings()
-
-
-class DeduplicationBlock(Block):
-    header = fields.String(required=True, validate=validate.Length(min=1))
-    window_secs = _int(0)
-    retention_secs = _int(0)  # the Orion docs' spelling of window_secs
-    connector = fields.String(allow_none=True)
-
-
-class CacheBlock(Block):
-    enabled = StrictBoolean(required=True)
-    ttl_secs = _int(0)
-    cache_key_fields = _strings()
-    connector = fields.String(allow_none=True)
-
-
-class TracingBlock(Block):
     per_task = StrictBoolean(allow_none=True)
     task_details = StrictBoolean(allow_none=True)  # alias of per_task used by v0.2 clients
     mode = fields.String(allow_none=True, validate=validate.OneOf(TRACE_MODES))
@@ -90,50 +48,23 @@ class TracingBlock(Block):
     errors_only = StrictBoolean(allow_none=True)
 
 
-class ChannelConfigSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    rate_limit = fields.Nested(RateLimitBlock, allow_none=True)
-    timeout_ms = _int(0)
-    validation_logic = AnyJson()
-    backpressure = fields.Nested(BackpressureBlock, allow_none=True)
-    cors = fields.Nested(CorsBlock, allow_none=True)
-    deduplication = fields.Nested(DeduplicationBlock, allow_none=True)
-    cache = fields.Nested(CacheBlock, allow_none=True)
-    tracing = fields.Nested(TracingBlock, allow_none=True)
+_TRACING = TracingBlock()
 
 
-_SCHEMA = ChannelConfigSchema()
+def check_channel_config(config: Any, policies: PolicyCatalog | None) -> list[FieldError]:
+    """FieldErrors for a channel ``config`` value (channels.md §3.2); ``{}`` is always valid.
 
-
-def _flatten(messages: Any, prefix: str, out: list[tuple[str, str]]) -> None:
-    if isinstance(messages, dict):
-        for key, sub in messages.items():
-            path = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
-            _flatten(sub, path, out)
-    else:
-        for text in messages if isinstance(messages, list) else [messages]:
-            out.append((prefix, str(text)))
-
-
-def check_channel_config(config: Any, engine: ExpressionEngine) -> list[FieldError]:
-    """FieldErrors for a channel ``config`` value (channels.md §3.2); ``{}`` is always valid."""
+    Without ``policies`` only the kernel's own ``tracing`` block is checked.
+    """
     if not isinstance(config, dict):
         return [field_error(PATH, "INVALID", f"{SHAPE_MESSAGE}: expected an object, got {json_type(config)}", expected="object")]
-    try:
-        _SCHEMA.load(config)
-    except ValidationError as exc:
-        problems: list[tuple[str, str]] = []
-        _flatten(exc.messages, "", problems)
-        return [field_error(PATH, "INVALID", f"{SHAPE_MESSAGE}: {where}: {text}") for where, text in problems]
     errors: list[FieldError] = []
-    dedup = config.get("deduplication") or {}
-    if dedup.get("window_secs") is not None and dedup.get("retention_secs") is not None and dedup["window_secs"] != dedup["retention_secs"]:
-        errors.append(field_error(PATH, "INVALID", f"{SHAPE_MESSAGE}: deduplication: window_secs and its alias retention_secs differ; send only one"))
-    if config.get("validation_logic") is not None:
-        errors += check_logic(engine, config["validation_logic"], f"{PATH}.validation_logic", "channel.config.validation_logic")
-    key_logic = (config.get("rate_limit") or {}).get("key_logic")
-    if key_logic is not None:
-        errors += check_logic(engine, key_logic, f"{PATH}.rate_limit.key_logic", "channel.config.rate_limit.key_logic")
+    if config.get("tracing") is not None:
+        try:
+            load_block(_TRACING, config["tracing"])
+        except PolicyConfigError as exc:
+            errors += [field_error(PATH, "INVALID", f"{SHAPE_MESSAGE}: tracing{'.' + sub if sub else ''}: {text}")
+                       for sub, text in exc.problems]
+    if policies is not None:
+        errors += policies.check(config)
     return errors

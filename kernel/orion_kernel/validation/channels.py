@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import FieldError, field_error
-from ..expressions import ExpressionEngine
+from ..governance import PolicyCatalog
 from .channel_config import check_channel_config
 from .common import (
     body_object_error,
@@ -45,7 +45,9 @@ _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FORBIDDEN = re.compile(r"[\s?#%]")
 
 
-def validate_create(body: Any, engine: ExpressionEngine) -> tuple[dict[str, Any], list[FieldError]]:
+def validate_create(
+    body: Any, policies: PolicyCatalog | None
+) -> tuple[dict[str, Any], list[FieldError]]:
     """A create body → ``{"channel_id": <id or None>, **content}`` with the §3.3 defaults, and its errors."""
     problem = body_object_error(body, "a channel definition")
     if problem:
@@ -68,7 +70,7 @@ def validate_create(body: Any, engine: ExpressionEngine) -> tuple[dict[str, Any]
         content["methods"] = ["POST"]
         if isinstance(content["name"], str) and content["name"].strip():
             content["route_pattern"] = "/" + content["name"]
-    definition_errors = check_definition(content, engine)
+    definition_errors = check_definition(content, policies)
     if minimal:
         definition_errors = _explain_derived_route(content, definition_errors)
     errors += definition_errors
@@ -77,7 +79,7 @@ def validate_create(body: Any, engine: ExpressionEngine) -> tuple[dict[str, Any]
 
 
 def validate_update(
-    body: Any, entity_id: str, draft: Mapping[str, Any], engine: ExpressionEngine
+    body: Any, entity_id: str, draft: Mapping[str, Any], policies: PolicyCatalog | None
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """A PUT body applied to the stored ``draft`` → the merged content, checked like a create.
 
@@ -92,7 +94,7 @@ def validate_update(
         errors.append(field_error("channel.channel_id", "INVALID", f"channel_id cannot change: the path names '{shorten(entity_id)}'", got=body["channel_id"]))
     merged = {key: draft.get(key) for key in CONTENT_FIELDS}
     merged.update({key: body[key] for key in UPDATABLE_FIELDS if body.get(key) is not None})
-    errors += check_definition(merged, engine)
+    errors += check_definition(merged, policies)
     merged["methods"] = _upper(merged["methods"])
     return merged, errors
 
@@ -129,7 +131,7 @@ def _upper(methods: Any) -> Any:
     return methods
 
 
-def check_definition(content: Mapping[str, Any], engine: ExpressionEngine) -> list[FieldError]:
+def check_definition(content: Mapping[str, Any], policies: PolicyCatalog | None) -> list[FieldError]:
     """The rules of channels.md §3.1–§3.2 (recommended checks included) on the content fields."""
     errors = check_name(content.get("name"), "channel.name")
     errors += check_description(content.get("description"), "channel.description")
@@ -141,7 +143,7 @@ def check_definition(content: Mapping[str, Any], engine: ExpressionEngine) -> li
     workflow_id = content.get("workflow_id")
     if workflow_id is not None and (problem := check_id(workflow_id, "channel.workflow_id")):
         errors.append(problem)
-    errors += check_channel_config(content.get("config"), engine)
+    errors += check_channel_config(content.get("config"), policies)
     errors += check_int32(content.get("priority"), "channel.priority")
     errors += _missing_for_protocol(content)
     return errors

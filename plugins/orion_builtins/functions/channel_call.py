@@ -8,6 +8,7 @@ import orjson
 from marshmallow import Schema, fields, validate
 
 from orion_kernel import (
+    ApiError,
     ChannelNotFound,
     ExpressionError,
     LogicError,
@@ -94,6 +95,10 @@ async def run(ctx: TaskContext, params: dict[str, Any]) -> None:
         raise TaskError(f"channel_call to '{target}' failed: channel not found") from None
     except RunAborted as exc:
         raise TaskError(f"channel_call to '{target}' failed: {exc}") from None
+    except ApiError as exc:  # a policy of the target channel refused the call (rate limit, validation, ...)
+        if exc.code == "TIMEOUT":
+            raise TaskTimeout(f"channel_call to '{target}' timed out: {exc.message}") from None
+        raise TaskError(f"channel_call to '{target}' was refused: {exc.code}: {exc.message}") from None
     for key in [k for k in child.context["metadata"] if k.startswith("_orion_")]:
         del child.context["metadata"][key]
     ctx.write_output(params.get("response_path") or "data", child.context["data"])

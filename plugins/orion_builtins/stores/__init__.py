@@ -1,0 +1,1 @@
+"""Built-in state stores for governance policies."""
