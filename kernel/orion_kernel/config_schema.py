@@ -289,6 +289,7 @@ class QueueSection(Table):
     dlq_retry_enabled = Bool(True)
     dlq_max_retries = Int(5)
     dlq_poll_interval_secs = Int(30, minimum=1)
+    job_lease_secs = Int(30, minimum=1)  # how long a claimed async job stays claimed without renewal
 
 
 class KafkaTopic(Table):

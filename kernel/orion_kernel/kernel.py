@@ -1,12 +1,13 @@
-"""The kernel of one process: config, plugins, storage, engine runtime and trace writer."""
+"""The kernel of one process: config, plugins, storage, engine runtime, trace writer and async queue."""
 from __future__ import annotations
 
 import asyncio
 import logging
 from typing import Any
 
+from .async_queue import AsyncQueue, AsyncSubmit
 from .engine.runtime import EngineRuntime
-from .governance import INGRESS_CALL, INGRESS_SYNC, ClientAddress, PolicyCatalog, PolicySetup
+from .governance import INGRESS_ASYNC, INGRESS_CALL, INGRESS_SYNC, ClientAddress, PolicyCatalog, PolicySetup
 from .ingress import CallRun, SyncRun
 from .plugins import PluginSet, load_plugins
 from .storage import StorageBackend
@@ -35,10 +36,13 @@ class Kernel:
         url = governance["store"]
         self.store = self.local_store if url in ("memory://", "memory") else self.plugins.state_store(url, governance)
         self.clients = ClientAddress(config["server"]["trusted_proxies"])
+        self.debug_profile: bool = config["tracing"]["debug_profile_enabled"]  # X-Orion-Profile is honoured
         setup = PolicySetup(self.plugins.expression_engine, config, self.store, self.local_store)
         self.runtime.policies = PolicyCatalog(self.plugins.policies.values(), setup)
         self.runtime.terminals[INGRESS_SYNC] = SyncRun(self.runtime, self.traces, config)
         self.runtime.terminals[INGRESS_CALL] = CallRun(self.runtime)
+        self.queue = AsyncQueue(self.storage, self.runtime, config)
+        self.runtime.terminals[INGRESS_ASYNC] = AsyncSubmit(self.queue)
         self.ready = False
         self.shutting_down = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -55,6 +59,7 @@ class Kernel:
                 logger.info("applied %d migration(s)", len(applied))
         await self.runtime.reload()
         self.traces.start()
+        self.queue.start()
         if watch:
             self._tasks.append(asyncio.create_task(self.runtime.watch(REVISION_POLL_SECS), name="orion-revision-watch"))
         self.ready = True
@@ -65,12 +70,13 @@ class Kernel:
         self.ready = False
 
     async def stop(self) -> None:
-        """Stop background tasks, flush traces, close storage."""
+        """Stop background tasks, drain the async queue, flush traces, close storage."""
         self.begin_shutdown()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.queue.stop()
         await self.traces.stop()
         if self.store is not self.local_store:
             await self.store.close()

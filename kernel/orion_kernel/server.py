@@ -459,7 +459,7 @@ class Supervisor:
         if self.stopping:
             return
         self.stopping = True
-        self.deadline = time.monotonic() + self.cfg["server"]["shutdown_drain_secs"] + STOP_GRACE_SECS
+        self.deadline = time.monotonic() + self.stop_limit()
         logger.info("%s; stopping %d worker(s)", reason, self.count)
         for process in self.processes:
             if process.is_alive() and process.pid is not None:
@@ -468,8 +468,12 @@ class Supervisor:
                 except ProcessLookupError:
                     pass
 
+    def stop_limit(self) -> int:
+        """Seconds a worker gets to stop: the HTTP drain, then the async queue's drain, then the grace."""
+        return self.cfg["server"]["shutdown_drain_secs"] + self.cfg["queue"]["shutdown_timeout_secs"] + STOP_GRACE_SECS
+
     def _kill_stragglers(self, alive: set[int]) -> None:
-        limit = self.cfg["server"]["shutdown_drain_secs"] + STOP_GRACE_SECS
+        limit = self.stop_limit()
         for index in sorted(alive):
             process = self.processes[index]
             process.kill()

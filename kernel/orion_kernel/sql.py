@@ -18,23 +18,27 @@ import orjson
 from .message import storage_now
 from .sql_migrations import BOOKKEEPING_DDL, MIGRATIONS, MIGRATIONS_TABLE, Migration, pending
 from .storage import (
+    ASYNC_JOB,
+    ASYNC_JOB_FIELDS,
     AUDIT_FIELDS,
     CHANNEL,
     CHANNEL_FIELDS,
     CONNECTOR_FIELDS,
+    DLQ,
     DLQ_FIELDS,
+    TRACE,
     TRACE_FIELDS,
     WORKFLOW,
     WORKFLOW_FIELDS,
 )
 
 __all__ = [
-    "AUDIT_LOGS", "BOOKKEEPING_DDL", "CHANNELS", "CONNECTORS", "Dialect", "MIGRATIONS",
+    "ASYNC_JOBS", "AUDIT_LOGS", "BOOKKEEPING_DDL", "CHANNELS", "CONNECTORS", "Dialect", "MIGRATIONS",
     "MIGRATIONS_TABLE", "MYSQL", "Migration", "POSTGRESQL", "Query", "SQLITE", "TRACES", "TRACE_DLQ",
     "Table", "WORKFLOWS", "active_content_violation", "applied_migrations", "bump_revision",
-    "count", "delete", "delete_traces", "due_dlq", "dump_json", "insert", "insert_many", "load_json",
-    "name_in_use", "page", "pending", "record_migration", "select", "select_revision",
-    "table_for", "update",
+    "count", "delete", "delete_traces", "due_dlq", "dump_json", "expired_async_jobs", "insert", "insert_many",
+    "list_dlq", "load_json", "name_in_use", "page", "pending", "purge_dlq", "record_migration", "row_table",
+    "select", "select_revision", "table_for", "update",
 ]
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
@@ -307,6 +311,20 @@ TRACE_DLQ = Table(
     key_conflict="dead-letter entry '{id}' already exists",
 )
 
+ASYNC_JOBS = Table(
+    name="async_jobs",
+    fields=ASYNC_JOB_FIELDS,
+    key="id",
+    noun="async job",
+    booleans=frozenset({"trace_steps", "profile"}),
+    timestamps=frozenset({"lease_until", "started_at", "created_at", "updated_at"}),
+    defaults={"trace_record": "full", "trace_steps": False, "profile": False, "attempt": 0, "status": "pending"},
+    filters=frozenset({"owner", "status", "channel"}),
+    sorts=("created_at",),
+    tie_break=("id",),
+    key_conflict="async job '{id}' already exists",
+)
+
 AUDIT_LOGS = Table(
     name="audit_logs",
     fields=AUDIT_FIELDS,
@@ -320,6 +338,7 @@ AUDIT_LOGS = Table(
 )
 
 _BY_KIND = {WORKFLOW: WORKFLOWS, CHANNEL: CHANNELS}
+_ROWS_BY_KIND = {TRACE: TRACES, ASYNC_JOB: ASYNC_JOBS, DLQ: TRACE_DLQ}
 
 
 def table_for(kind: str) -> Table:
@@ -330,6 +349,14 @@ def table_for(kind: str) -> Table:
         raise ValueError(f"unknown versioned kind '{kind}'; expected one of: {', '.join(_BY_KIND)}") from None
 
 
+def row_table(kind: str) -> Table:
+    """The table of an unversioned row kind (``storage.ROW_KINDS``); ValueError for anything else."""
+    try:
+        return _ROWS_BY_KIND[kind]
+    except KeyError:
+        raise ValueError(f"unknown row kind '{kind}'; expected one of: {', '.join(_ROWS_BY_KIND)}") from None
+
+
 # --- query builders ------------------------------------------------------------------------------
 
 
@@ -338,7 +365,14 @@ def _where(dialect: Dialect, table: Table, bind: _Binder, where: Mapping[str, An
     parts = []
     for name, value in where.items():
         column = dialect.ident(table.column(name))
-        parts.append(f"{column} IS NULL" if value is None else f"{column} = {bind(table.encode(dialect, name, value))}")
+        if value is None:
+            parts.append(f"{column} IS NULL")
+        elif isinstance(value, tuple):  # any of these values
+            if not value:
+                raise ValueError(f"condition on {table.name}: '{name}' must match one of an empty set of values")
+            parts.append(f"{column} IN ({', '.join(bind(table.encode(dialect, name, v)) for v in value)})")
+        else:
+            parts.append(f"{column} = {bind(table.encode(dialect, name, value))}")
     return parts
 
 
@@ -504,6 +538,51 @@ def due_dlq(dialect: Dialect, now: str, limit: int) -> Query:
         f"SELECT {TRACE_DLQ.select_list(dialect)} FROM {q('trace_dlq')} "
         f"WHERE {q('retry_count')} < {q('max_retries')} AND {q('next_retry_at')} <= {due} "
         f"ORDER BY {q('next_retry_at')} ASC, {q('id')} ASC LIMIT {bind(max(0, int(limit)))}"
+    )
+    return Query(sql, tuple(bind.values))
+
+
+def _dlq_where(dialect: Dialect, bind: _Binder, channel: str | None, exhausted: bool | None,
+               created_before: str | None = None) -> str:
+    q = dialect.ident
+    parts = []
+    if channel is not None:
+        parts.append(f"{q('channel')} = {bind(channel)}")
+    if exhausted is not None:
+        parts.append(f"{q('retry_count')} {'>=' if exhausted else '<'} {q('max_retries')}")
+    if created_before is not None:
+        parts.append(f"{q('created_at')} < {bind(TRACE_DLQ.encode(dialect, 'created_at', created_before))}")
+    return _clause(parts)
+
+
+def list_dlq(dialect: Dialect, *, channel: str | None, exhausted: bool | None, limit: int, offset: int) -> tuple[Query, Query]:
+    """``(count, rows)`` of dead-letter entries, newest first, filtered by channel and exhaustion."""
+    q = dialect.ident
+    bind = _Binder(dialect)
+    where = _dlq_where(dialect, bind, channel, exhausted)
+    total = Query(f"SELECT COUNT(*) FROM {q('trace_dlq')}{where}", tuple(bind.values))
+    bind = _Binder(dialect)
+    where = _dlq_where(dialect, bind, channel, exhausted)
+    rows = (f"SELECT {TRACE_DLQ.select_list(dialect)} FROM {q('trace_dlq')}{where} "
+            f"ORDER BY {q('created_at')} DESC, {q('id')} ASC{_paging(bind, limit, offset)}")
+    return total, Query(rows, tuple(bind.values))
+
+
+def purge_dlq(dialect: Dialect, *, exhausted_only: bool, created_before: str | None) -> Query:
+    """``DELETE`` dead-letter entries: exhausted ones only, or all; optionally only older ones."""
+    bind = _Binder(dialect)
+    where = _dlq_where(dialect, bind, None, True if exhausted_only else None, created_before)
+    return Query(f"DELETE FROM {dialect.ident('trace_dlq')}{where}", tuple(bind.values))
+
+
+def expired_async_jobs(dialect: Dialect, now: str, limit: int) -> Query:
+    """Async jobs whose claim ran out before ``now``, oldest lease first."""
+    bind = _Binder(dialect)
+    q = dialect.ident
+    before = bind(ASYNC_JOBS.encode(dialect, "lease_until", now))
+    sql = (
+        f"SELECT {ASYNC_JOBS.select_list(dialect)} FROM {q('async_jobs')} WHERE {q('lease_until')} < {before} "
+        f"ORDER BY {q('lease_until')} ASC, {q('id')} ASC LIMIT {bind(max(0, int(limit)))}"
     )
     return Query(sql, tuple(bind.values))
 

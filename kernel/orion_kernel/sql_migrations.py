@@ -223,6 +223,32 @@ def _rollout_key(d: str) -> tuple[str, ...]:
     )
 
 
+def _async_jobs(d: str) -> tuple[str, ...]:
+    """The durable async queue: one row per accepted job until it finished (docs/async.md)."""
+    return (
+        _create(d, "async_jobs", [
+            f"id {_ID[d]} NOT NULL PRIMARY KEY",
+            f"channel {_ID[d]} NOT NULL",
+            f"trace_record {_SHORT[d]} NOT NULL DEFAULT 'full'",
+            f"trace_steps {_BOOL[d]} NOT NULL DEFAULT {_FALSE[d]}",
+            f"profile {_BOOL[d]} NOT NULL DEFAULT {_FALSE[d]}",
+            f"payload_json {_DOC[d]} NOT NULL",
+            f"metadata_json {_DOC[d]} NOT NULL",
+            "attempt INTEGER NOT NULL DEFAULT 0",
+            f"dlq_id {_ID[d]}",
+            "bucket INTEGER",
+            f"status {_SHORT[d]} NOT NULL DEFAULT 'pending'",
+            f"owner {_ID[d]}",
+            f"lease_until {_TS[d]}",
+            f"started_at {_TS_NULL[d]}",
+            f"created_at {_TS[d]}",
+            f"updated_at {_TS[d]}",
+        ]),
+        "CREATE INDEX idx_async_jobs_lease_until ON async_jobs (lease_until)",
+        "CREATE INDEX idx_async_jobs_owner ON async_jobs (owner)",
+    )
+
+
 DIALECTS = ("sqlite", "postgresql", "mysql")
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -230,6 +256,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "performance indexes", {d: _performance(d) for d in DIALECTS}),
     Migration(3, "task trace json", {d: _task_trace(d) for d in DIALECTS}),
     Migration(4, "workflow rollout key", {d: _rollout_key(d) for d in DIALECTS}),
+    Migration(5, "async jobs", {d: _async_jobs(d) for d in DIALECTS}),
 )
 
 BOOKKEEPING_DDL: Mapping[str, str] = {

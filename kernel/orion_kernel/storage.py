@@ -35,6 +35,15 @@ DLQ_FIELDS = (
     "id", "trace_id", "channel", "payload_json", "metadata_json", "error_message", "retry_count",
     "max_retries", "next_retry_at", "created_at", "updated_at",
 )
+ASYNC_JOB_FIELDS = (
+    "id", "channel", "trace_record", "trace_steps", "profile", "payload_json", "metadata_json", "attempt", "dlq_id",
+    "bucket", "status", "owner", "lease_until", "started_at", "created_at", "updated_at",
+)
+#: unversioned row kinds a transaction writes with insert_row / update_rows / delete_rows
+TRACE = "trace"
+ASYNC_JOB = "async_job"
+DLQ = "dlq"
+ROW_KINDS = (TRACE, ASYNC_JOB, DLQ)
 
 
 class StorageError(Exception):
@@ -75,6 +84,23 @@ class StorageTransaction(abc.ABC):
     @abc.abstractmethod
     async def bump_revision(self) -> int:
         """Increment and return the live-definition revision (other workers poll it to reload)."""
+
+    # --- unversioned rows: traces, async jobs, dead-letter entries (``ROW_KINDS``) ------------
+
+    @abc.abstractmethod
+    async def insert_row(self, kind: str, row: dict[str, Any]) -> None:
+        """Insert one row of ``kind`` (missing fields take their defaults)."""
+
+    @abc.abstractmethod
+    async def update_rows(self, kind: str, where: dict[str, Any], changes: dict[str, Any]) -> int:
+        """Update the rows of ``kind`` equal to ``where`` (``updated_at`` set to now when absent);
+        return how many changed. A tuple in ``where`` matches any of its values. Equality on every
+        ``where`` field is what makes a claim atomic: ``{"id": j, "owner": me, "status":
+        "pending"}`` matches only while nobody else took it."""
+
+    @abc.abstractmethod
+    async def delete_rows(self, kind: str, where: dict[str, Any]) -> int:
+        """Delete the rows of ``kind`` equal to ``where`` (never all: ``where`` is required)."""
 
 
 class StorageBackend(abc.ABC):
@@ -224,6 +250,28 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     async def delete_dlq(self, entry_id: str) -> bool:
         """Delete one entry; False if it is unknown."""
+
+    @abc.abstractmethod
+    async def get_dlq(self, entry_id: str) -> dict[str, Any] | None:
+        """One dead-letter entry by id, or None."""
+
+    @abc.abstractmethod
+    async def list_dlq(
+        self, *, channel: str | None, exhausted: bool | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Entries newest first, filtered by channel and by exhaustion (``retry_count >=
+        max_retries``) when those are not None, paged; ``(rows, total)``."""
+
+    @abc.abstractmethod
+    async def purge_dlq(self, *, exhausted_only: bool, created_before: str | None) -> int:
+        """Delete entries (only exhausted ones with ``exhausted_only``; only those created before
+        the timestamp when given); return how many."""
+
+    # --- the async queue ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def expired_async_jobs(self, now: str, limit: int) -> list[dict[str, Any]]:
+        """Async jobs whose claim ran out (``lease_until < now``), oldest lease first, at most ``limit``."""
 
     # --- backups -------------------------------------------------------------------------------
 

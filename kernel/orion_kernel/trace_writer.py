@@ -1,10 +1,11 @@
 """Trace persistence off the hot path: rows are queued and committed in batches.
 
-Modes (``[tracing.storage] mode``): ``batch`` (default) queues rows and a background task commits
-them in one transaction every ``batch_flush_interval_ms`` or ``batch_size`` rows; ``async`` is
-the same queue flushed as soon as rows arrive; ``sync`` writes inside the request; ``off``
-stores nothing. A full queue drops the row (counted), so a slow database never grows memory
-without bound or stalls requests.
+Modes (``[tracing.storage] mode``, or a channel's ``config.tracing.mode`` passed per row):
+``batch`` (default) queues rows and a background task commits them in one transaction every
+``batch_flush_interval_ms`` or ``batch_size`` rows; ``async`` is the same queue flushed as soon
+as rows arrive; ``sync`` writes inside the request; ``off`` stores nothing. A full queue drops the
+row (counted), so a slow database never grows memory without bound or stalls requests. The
+background task starts with the first queued row, so a process that never queues one has none.
 """
 from __future__ import annotations
 
@@ -33,27 +34,26 @@ class TraceWriter:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
-    @property
-    def enabled(self) -> bool:
-        return self.mode != "off"
-
     def start(self) -> None:
-        if self.mode in ("batch", "async") and self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="orion-trace-writer")
+        """Allow background writing (the task itself starts with the first queued row)."""
+        self._stopping = False
 
-    async def record(self, row: dict[str, Any]) -> None:
-        """Persist ``row`` per the mode; never raises (a failed write is logged)."""
-        if self.mode == "off":
+    async def record(self, row: dict[str, Any], mode: str | None = None) -> None:
+        """Persist ``row`` per ``mode`` (default: the configured mode); never raises (a failed
+        write is logged)."""
+        mode = mode or self.mode
+        if mode == "off":
             return
-        if self.mode == "sync":
+        if mode == "sync" or self._stopping:
             await self._write([row])
             return
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return
         self._pending.append(row)
-        if self.mode == "async" or len(self._pending) >= self.batch_size:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="orion-trace-writer")
+        if mode == "async" or len(self._pending) >= self.batch_size:
             self._wake.set()
 
     async def flush(self) -> None:
@@ -84,8 +84,8 @@ class TraceWriter:
         The task is asked to finish, never cancelled: a commit cancelled halfway would lose its
         rows and leave the connection inside a transaction, failing the final flush too.
         """
+        self._stopping = True
         if self._task is not None:
-            self._stopping = True
             self._wake.set()
             await self._task
             self._task = None

@@ -64,6 +64,7 @@ SPEC_DEFAULTS = {
     "queue.dlq_retry_enabled": True,
     "queue.dlq_max_retries": 5,
     "queue.dlq_poll_interval_secs": 30,
+    "queue.job_lease_secs": 30,  # project addition: how long an async job stays claimed without renewal
     "kafka.enabled": False,
     "kafka.brokers": ["localhost:9092"],
     "kafka.group_id": "orion",

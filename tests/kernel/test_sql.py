@@ -139,6 +139,14 @@ def test_update_sets_updated_at_and_refuses_key_changes():
         sql.update(sql.SQLITE, sql.WORKFLOWS, {"workflow_id": "w"}, {"version": 3})
 
 
+def test_a_tuple_condition_matches_any_of_its_values():
+    query = sql.update(sql.SQLITE, sql.ASYNC_JOBS, {"owner": "a", "id": ("j1", "j2")}, {"lease_until": "2026-01-01T00:00:00.000000"})
+    assert query.sql.endswith('WHERE "owner" = ? AND "id" IN (?, ?)')
+    assert query.params[-3:] == ("a", "j1", "j2")
+    with pytest.raises(ValueError, match="empty set"):
+        sql.update(sql.SQLITE, sql.ASYNC_JOBS, {"id": ()}, {"status": "running"})
+
+
 def test_delete_requires_a_condition():
     with pytest.raises(ValueError, match="without a condition"):
         sql.delete(sql.SQLITE, sql.TRACES, {})
@@ -189,7 +197,7 @@ def test_migrations_are_an_ordered_list_covering_every_dialect():
 
 def test_pending_skips_applied_versions():
     assert [m.version for m in sql.pending([])] == [m.version for m in sql.MIGRATIONS]
-    assert [m.version for m in sql.pending([1, 2, 4])] == [3]
+    assert [m.version for m in sql.pending([1, 2, 4, 5])] == [3]
     assert sql.pending(m.version for m in sql.MIGRATIONS) == []
 
 

@@ -14,6 +14,7 @@ from ..expressions import ExpressionEngine
 from ..governance import INGRESS_CALL, ChannelRequest, PolicyCatalog, Proceed
 from ..governance.catalog import compose
 from ..message import Message
+from ..profiling import HandlerSample
 from ..services import ChannelNotFound, Services
 from ..storage import CHANNEL, WORKFLOW, StorageBackend
 from ..types import TaskFunction
@@ -57,7 +58,7 @@ class EngineRuntime:
             workflows = await self.storage.list_active(WORKFLOW)
             channels = await self.storage.list_active(CHANNEL)
             snapshot = build_snapshot(workflows, channels, self.functions, self.expressions, self.channel_filter, revision,
-                                      pipelines_for=self.pipelines_for)
+                                      pipelines_for=self.pipelines_for, trace_settings=self.config["tracing"]["storage"])
             self.snapshot = snapshot
             self.reloads += 1
             logger.debug("engine reloaded at revision %s: %d channels, %d workflows",
@@ -108,4 +109,5 @@ class EngineRuntime:
         if channel is None or not channel.workflows:
             raise ChannelNotFound(name)
         call = ChannelRequest(name, INGRESS_CALL, message, request_id, client_ip=INTERNAL_CLIENT)
-        await channel.pipelines[INGRESS_CALL](call)
+        with HandlerSample("channel_call"):  # a handler sample when the request is profiled
+            await channel.pipelines[INGRESS_CALL](call)

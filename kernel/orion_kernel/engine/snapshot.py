@@ -11,6 +11,7 @@ from ..expressions import ExpressionEngine
 from ..governance import Proceed
 from ..rollout import RolloutKey
 from ..routing import RouteTable, parse_pattern
+from ..trace_policy import DEFAULT_TRACE_POLICY, TracePolicy, trace_policy
 from ..types import TaskFunction
 from .compiler import CompiledWorkflow, compile_active_workflows
 
@@ -34,6 +35,8 @@ class CompiledChannel:
     workflows: tuple[CompiledWorkflow, ...]
     rollout_key: RolloutKey | None = None  # sticky rollout: the first gated workflow's key
     pipelines: dict[str, Proceed] = field(default_factory=dict)
+    trace_tasks: bool = False  # config.tracing.per_task (alias task_details): store each run's steps
+    trace: TracePolicy = DEFAULT_TRACE_POLICY  # which trace rows to keep, and how to write them
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,15 @@ def _channel_workflows(
     return tuple(ordered)
 
 
+def _traces_tasks(config: Any) -> bool:
+    """``config.tracing.per_task``, else its alias ``task_details`` (channels.md §4.8)."""
+    tracing = config.get("tracing") if isinstance(config, Mapping) else None
+    if not isinstance(tracing, Mapping):
+        return False
+    per_task = tracing.get("per_task")
+    return (per_task if per_task is not None else tracing.get("task_details")) is True
+
+
 def build_snapshot(
     workflow_rows: Iterable[Mapping[str, Any]],
     channel_rows: Iterable[Mapping[str, Any]],
@@ -77,10 +89,12 @@ def build_snapshot(
     channel_filter: ChannelFilter,
     revision: int,
     pipelines_for: Callable[[CompiledChannel], dict[str, Proceed]] | None = None,
+    trace_settings: Mapping[str, Any] | None = None,
 ) -> Snapshot:
     """Compile active rows into a Snapshot. Bad workflows are excluded, never fatal.
 
-    ``pipelines_for`` binds a channel's governance chains (the runtime passes its own).
+    ``pipelines_for`` binds a channel's governance chains (the runtime passes its own);
+    ``trace_settings`` (``[tracing.storage]``) resolves each channel's trace policy.
     """
     workflow_rows = list(workflow_rows)
     compiled = compile_active_workflows(workflow_rows, functions, engine)
@@ -108,6 +122,8 @@ def build_snapshot(
             config=dict(row.get("config") or {}),
             workflows=workflows,
             rollout_key=next((wf.rollout_key for wf in workflows if wf.rollout_key is not None), None),
+            trace_tasks=_traces_tasks(row.get("config")),
+            trace=trace_policy(trace_settings, row.get("config")) if trace_settings is not None else DEFAULT_TRACE_POLICY,
         )
         if pipelines_for is not None:
             channel.pipelines.update(pipelines_for(channel))

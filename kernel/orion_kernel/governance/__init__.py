@@ -21,6 +21,7 @@ from .policy import (
     Reply,
     load_block,
 )
+from .rate_limiter import STORE_FALLBACKS, RateLimiter, default_burst, platform_key, platform_limiter, refusal
 from .stores import RateDecision, StateStore, StoreUnavailable
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "INGRESS_CALL",
     "INGRESS_KAFKA",
     "INGRESS_SYNC",
+    "STORE_FALLBACKS",
     "ChannelPolicy",
     "ChannelRequest",
     "ClientAddress",
@@ -38,8 +40,13 @@ __all__ = [
     "PolicySetup",
     "Proceed",
     "RateDecision",
+    "RateLimiter",
     "Reply",
     "StateStore",
     "StoreUnavailable",
+    "default_burst",
     "load_block",
+    "platform_key",
+    "platform_limiter",
+    "refusal",
 ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from marshmallow import Schema, ValidationError
@@ -19,23 +19,49 @@ INGRESS_KAFKA = "kafka"  # a record consumed from a topic
 ALL_INGRESS = frozenset({INGRESS_SYNC, INGRESS_ASYNC, INGRESS_CALL, INGRESS_KAFKA})
 
 
-@dataclass(slots=True)
 class ChannelRequest:
     """One message arriving at a channel, as every policy and the final run see it.
 
     ``message`` carries the payload and the metadata (``headers`` lower-cased, ``query``,
     ``params``); ``body`` is the raw request body when the message came over HTTP.
+    ``client_ip`` is the client address (``resolve_client`` computes it on first use, so a channel
+    whose policies never ask pays nothing for it).
     ``response_headers`` collects headers policies add to whatever the answer is (success or error).
+    ``run_timeout`` (seconds, set by the ``timeout_ms`` policy) bounds the workflow run: the
+    terminal runs the workflows inside ``asyncio.timeout(run_timeout)`` and lets TimeoutError out.
     """
 
-    channel: str
-    ingress: str
-    message: Message
-    request_id: str | None
-    client_ip: str
-    body: bytes | None = None
-    profile: bool = False
-    response_headers: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("channel", "ingress", "message", "request_id", "body", "profile", "response_headers", "run_timeout",
+                 "_client_ip", "_resolve_client")
+
+    def __init__(
+        self,
+        channel: str,
+        ingress: str,
+        message: Message,
+        request_id: str | None,
+        client_ip: str | None = None,
+        body: bytes | None = None,
+        profile: bool = False,
+        *,
+        resolve_client: Callable[[], str] | None = None,
+    ) -> None:
+        self.channel = channel
+        self.ingress = ingress
+        self.message = message
+        self.request_id = request_id
+        self.body = body
+        self.profile = profile
+        self.response_headers: dict[str, str] = {}
+        self.run_timeout: float | None = None
+        self._client_ip = client_ip
+        self._resolve_client = resolve_client
+
+    @property
+    def client_ip(self) -> str:
+        if self._client_ip is None:
+            self._client_ip = self._resolve_client() if self._resolve_client is not None else "unknown"
+        return self._client_ip
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -113,7 +139,7 @@ class ChannelPolicy:
 def load_block(schema: Schema, block: Any) -> dict[str, Any]:
     """Load a config block with a marshmallow schema; PolicyConfigError listing every problem."""
     if not isinstance(block, dict):
-        raise PolicyConfigError([("", f"expected an object, got {type(block).__name__}")])
+        raise PolicyConfigError([("", "Invalid input type.")])  # marshmallow's words for a non-object
     try:
         return schema.load(block)
     except ValidationError as exc:

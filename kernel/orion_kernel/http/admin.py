@@ -9,6 +9,7 @@ from . import (
     admin_bulk,
     admin_catalog,
     admin_channels,
+    admin_dlq,
     admin_dry_run,
     admin_engine,
     admin_rollback,
@@ -33,3 +34,4 @@ def add_routes(app: web.Application) -> None:
     admin_engine.add_routes(app)
     admin_catalog.add_routes(app)
     admin_backups.add_routes(app)
+    admin_dlq.add_routes(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
 from ..errors import ApiError, field_error
 from ..fields import AnyJson

@@ -12,6 +12,7 @@ from .. import __version__
 from ..audit import record_audit
 from ..engine.snapshot import CompiledChannel, Snapshot
 from ..errors import ApiError
+from ..kernel import Kernel
 from .admin_common import principal_of
 from .api_schemas import EngineReload, EngineStatus
 from .common import json_response
@@ -45,7 +46,14 @@ def _channel_state(channel: CompiledChannel) -> dict[str, Any]:
     }
 
 
-@describe("Engine status: what is loaded, and the state of every active channel", tag="Engine",
+async def queue_status(kernel: Kernel) -> dict[str, Any]:
+    """This process's async queue and the dead-letter queue's size."""
+    _, size = await kernel.storage.list_dlq(channel=None, exhausted=None, limit=1, offset=0)
+    _, exhausted = await kernel.storage.list_dlq(channel=None, exhausted=True, limit=1, offset=0)
+    return {**kernel.queue.status(), "dlq": {"size": size, "exhausted": exhausted}}
+
+
+@describe("Engine status: what is loaded, the state of every active channel, the async queue", tag="Engine",
           responses={200: EngineStatus})
 async def engine_status(request: web.Request) -> web.Response:
     """Engine status: version, uptime, what is loaded, and the state of every active channel."""
@@ -62,6 +70,7 @@ async def engine_status(request: web.Request) -> web.Response:
         "reloads": runtime.reloads,
         "loaded_at": datetime.fromtimestamp(snapshot.built_at, timezone.utc).isoformat(timespec="milliseconds"),
         "channel_states": [_channel_state(channel) for channel in snapshot.channels.values()],
+        "queue": await queue_status(request.app[KERNEL]),
     })
 
 

@@ -458,6 +458,35 @@ class ChannelState(Schema):
     rollout_key = fields.Dict(allow_none=True)
 
 
+class DlqSize(Schema):
+    size = fields.Integer(required=True, metadata=_doc("entries in the dead-letter queue (all processes)"))
+    exhausted = fields.Integer(required=True, metadata=_doc("of which exhausted"))
+
+
+class QueueStatus(Schema):
+    """The async queue of the process that answered (counters since it started), and the DLQ size."""
+
+    depth = fields.Integer(required=True, metadata=_doc("jobs waiting for a worker"))
+    bytes = fields.Integer(required=True, metadata=_doc("their payload and metadata bytes"))
+    running = fields.Integer(required=True)
+    workers = fields.Integer(required=True)
+    accepted = fields.Integer(required=True)
+    rejected = fields.Integer(required=True, metadata=_doc("submissions answered 503: queue full"))
+    completed = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    duration_ms_total = fields.Float(required=True, metadata=_doc("run time of completed and failed jobs"))
+    duration_ms_max = fields.Float(required=True)
+    dead_lettered = fields.Integer(required=True)
+    dlq_retries = fields.Integer(required=True, metadata=_doc("entries the retry task put back on the queue"))
+    dlq_requeued = fields.Integer(required=True, metadata=_doc("entries an operator put back"))
+    dlq_exhausted = fields.Integer(required=True)
+    resumed = fields.Integer(required=True, metadata=_doc("pending jobs of a stopped process resumed here"))
+    interrupted = fields.Integer(required=True, metadata=_doc("running jobs of a stopped process marked failed here"))
+    lost_claims = fields.Integer(required=True)
+    retention_deleted = fields.Integer(required=True)
+    dlq = fields.Nested(DlqSize, required=True)
+
+
 class EngineStatus(Schema):
     version = fields.String(required=True)
     uptime_seconds = fields.Integer(required=True)
@@ -468,6 +497,7 @@ class EngineStatus(Schema):
     reloads = fields.Integer(required=True)
     loaded_at = fields.String(required=True, metadata=_doc("RFC 3339"))
     channel_states = fields.List(fields.Nested(ChannelState), required=True)
+    queue = fields.Nested(QueueStatus, required=True)
 
 
 class EngineReload(Schema):
@@ -538,6 +568,74 @@ class BackupPath(Schema):
     name = fields.String(required=True, metadata=_doc("a file name from the backup list, orion_backup_<YYYYMMDD_HHMMSS>.db"))
 
 
+# --- trace dead-letter queue --------------------------------------------------------------------
+
+DLQ_PURGE_SCOPES = ("exhausted", "all")
+
+
+class DlqQuery(PagingQuery):
+    channel = fields.String(metadata=_doc("channel name (exact match)"))
+    exhausted = fields.String(metadata=_doc("`true`: only entries that used up their retries; `false`: only entries "
+                                            "still retried; absent: both"))
+
+
+class DlqEntry(Schema):
+    """A failed async job waiting for its next retry, or exhausted; ``*_json`` are strings holding JSON."""
+
+    id = fields.String(required=True, metadata=_doc("stays the same across the retries of one item"))
+    trace_id = fields.String(required=True, metadata=_doc("the trace of the run that failed last"))
+    channel = fields.String(required=True)
+    payload_json = fields.String(required=True, metadata=_doc("the submitted `data`"))
+    metadata_json = fields.String(required=True, metadata=_doc("the message metadata (HTTP method, headers, ...)"))
+    error_message = fields.String(required=True, metadata=_doc("why the last run failed"))
+    retry_count = fields.Integer(required=True, metadata=_doc("retries already run (0 after the first failure)"))
+    max_retries = fields.Integer(required=True, metadata=_doc("`queue.dlq_max_retries` when it failed"))
+    next_retry_at = fields.String(required=True, metadata=_doc(TIMESTAMP + "; 2^retry_count seconds after the failure"))
+    created_at = _timestamp()
+    updated_at = _timestamp()
+    exhausted = fields.Boolean(required=True, metadata=_doc("retry_count >= max_retries: no more automatic retries"))
+
+
+class DlqList(Schema):
+    data = fields.List(fields.Nested(DlqEntry), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+
+
+class DlqEnvelope(Schema):
+    data = fields.Nested(DlqEntry, required=True)
+
+
+class DlqPath(Schema):
+    id = fields.String(required=True, metadata=_doc("dead-letter entry id"))
+
+
+class DlqRequeued(Schema):
+    id = fields.String(required=True, metadata=_doc("the entry; a failure of the new run files it under this id again"))
+    channel = fields.String(required=True)
+    trace_id = fields.String(required=True, allow_none=True,
+                             metadata=_doc("the new run's trace (null when the channel stores none)"))
+
+
+class DlqRequeuedEnvelope(Schema):
+    data = fields.Nested(DlqRequeued, required=True)
+
+
+class DlqPurgeBody(Schema):
+    """What to delete; an empty object deletes every exhausted entry."""
+
+    scope = Choice(DLQ_PURGE_SCOPES, metadata=_doc("`exhausted` (default): entries that used up their retries; `all`"))
+    older_than_hours = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=1_000_000),
+                                     metadata=_doc("only entries created at least this many hours ago"))
+
+
+class DlqPurged(Schema):
+    purged = fields.Integer(required=True)
+    scope = Choice(DLQ_PURGE_SCOPES, required=True)
+    older_than_hours = fields.Integer(required=True, allow_none=True)
+
+
 # --- data plane ---------------------------------------------------------------------------------
 
 
@@ -549,6 +647,12 @@ class DataRequest(Schema):
 
     data = AnyJson(required=True, metadata=_doc("becomes the message payload"))
     metadata = AnyJson(metadata=_doc("an object merged into the message metadata; anything else is ignored"))
+
+
+class AsyncAccepted(Schema):
+    trace_id = fields.String(required=True, allow_none=True,
+                             metadata=_doc("poll `GET /api/v1/data/traces/{trace_id}`; null when the channel stores "
+                                           "no trace for this job (the `Warning` header says why)"))
 
 
 class DataResponse(Schema):

@@ -6,7 +6,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from .. import profiling
 from ..errors import ApiError
+from ..engine.snapshot import CompiledChannel
 from ..governance import INGRESS_SYNC, ChannelRequest
 from ..message import Message
 from ..routing import split_path
@@ -86,12 +88,13 @@ def build_metadata(request: web.Request, caller: dict[str, Any], params: dict[st
     return metadata
 
 
-@describe("Send a message to a channel (synchronous)", tag="Data", path=DataPath, body=DataRequest, body_required=False,
-          description="Routed by the active channels' route patterns, or by channel name when the path is one segment.",
-          responses={200: DataResponse}, errors=(400, 404, 413, 415, 500, 502, 504))
-async def handle_data(request: web.Request) -> web.Response:
-    """Synchronous processing of ``/api/v1/data/{channel-or-path}``."""
+async def receive(request: web.Request, ingress: str) -> tuple[CompiledChannel, ChannelRequest]:
+    """Route, decode and describe a data request (api-data.md §2–§4) for the ``ingress`` path."""
     kernel = request.app[KERNEL]
+    profiled = kernel.debug_profile and profiling.requested(
+        request.headers.get(profiling.PROFILE_HEADER), request.query.get(profiling.PROFILE_QUERY))
+    if profiled and ingress == INGRESS_SYNC:
+        profiling.begin()
     raw = await read_body(request)
     path = request.match_info["path"].strip().strip("/").strip()
     if not path:
@@ -105,12 +108,16 @@ async def handle_data(request: web.Request) -> web.Response:
         raise ApiError("NOT_FOUND", f"Channel '{name}' not found")
     payload, caller_metadata = decode_body(raw, request.headers.get("Content-Type"))
     request_id = request[REQUEST_ID]
-    metadata = build_metadata(request, caller_metadata, params, request_id)
-    message = Message(payload, metadata)
-    call = ChannelRequest(channel.name, INGRESS_SYNC, message, request_id,
-                          client_ip=kernel.clients.resolve(request.remote, metadata["headers"]), body=raw)
+    headers = (metadata := build_metadata(request, caller_metadata, params, request_id))["headers"]
+    call = ChannelRequest(channel.name, ingress, Message(payload, metadata), request_id, body=raw, profile=profiled,
+                          resolve_client=lambda: kernel.clients.resolve(request.remote, headers))
+    return channel, call
+
+
+async def answer(channel: CompiledChannel, call: ChannelRequest) -> web.Response:
+    """Run ``call`` through the channel's chain for its ingress path and answer the reply."""
     try:
-        reply = await channel.pipelines[INGRESS_SYNC](call)
+        reply = await channel.pipelines[call.ingress](call)
     except ApiError as exc:
         if call.response_headers:  # e.g. RateLimit headers belong on a refusal too
             exc.headers = {**call.response_headers, **(exc.headers or {})}
@@ -119,6 +126,14 @@ async def handle_data(request: web.Request) -> web.Response:
     if call.response_headers:
         response.headers.update(call.response_headers)
     return response
+
+
+@describe("Send a message to a channel (synchronous)", tag="Data", path=DataPath, body=DataRequest, body_required=False,
+          description="Routed by the active channels' route patterns, or by channel name when the path is one segment.",
+          responses={200: DataResponse}, errors=(400, 403, 404, 409, 413, 415, 422, 429, 500, 502, 503, 504))
+async def handle_data(request: web.Request) -> web.Response:
+    """Synchronous processing of ``/api/v1/data/{channel-or-path}``."""
+    return await answer(*await receive(request, INGRESS_SYNC))
 
 
 def _trace_projection(row: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +185,10 @@ async def list_traces(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    from . import data_async  # it builds on this module's helpers
+
     app.router.add_get("/api/v1/data/traces", list_traces)
     app.router.add_get("/api/v1/data/traces/{id}", get_trace)
-    app.router.add_route("*", "/api/v1/data/{path:.*}", handle_data)
+    # one pattern match per data request: paths ending in /async skip the sync route at once
+    app.router.add_route("*", "/api/v1/data/{path:(?!.*/async$).*}", handle_data)
+    data_async.add_routes(app)

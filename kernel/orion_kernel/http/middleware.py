@@ -6,13 +6,14 @@ import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ..errors import ApiError
 from ..ids import uuid4_str
 from ..storage import StorageConflict, StorageError
 from .admin_auth import GUARDED_PREFIXES, AdminAuth
 from .common import json_response
+from .cors import CorsPolicy, is_preflight
 from .keys import KERNEL
 
 logger = logging.getLogger("orion.http")
@@ -55,16 +56,25 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiErr
 
 
 @web.middleware
-async def kernel_middleware(request: web.Request, handler: Handler, auth: AdminAuth | None = None) -> web.StreamResponse:
-    """Adopt or create ``x-request-id``; check admin credentials (``auth``, see :func:`middleware_for`);
-    answer every failure in the error envelope; log the request."""
+async def kernel_middleware(
+    request: web.Request, handler: Handler, auth: AdminAuth | None = None, cors: CorsPolicy | None = None
+) -> web.StreamResponse:
+    """Adopt or create ``x-request-id``; answer CORS preflights and add CORS headers (``cors``);
+    check admin credentials (``auth``); answer every failure in the error envelope; log the request.
+
+    One middleware on purpose: each aiohttp middleware layer costs a coroutine per request.
+    """
     started = time.perf_counter()
     request_id = request.headers.get("x-request-id") or uuid4_str()
     request[REQUEST_ID] = request_id
+    origin = request.headers.get(hdrs.ORIGIN)
     try:
-        if auth is not None and request.path.startswith(GUARDED_PREFIXES):
-            auth.authenticate(request)
-        response = await handler(request)
+        if origin is not None and cors is not None and is_preflight(request):
+            response: web.StreamResponse = cors.preflight(request, origin)  # before auth: browsers send no credentials
+        else:
+            if auth is not None and request.path.startswith(GUARDED_PREFIXES):
+                auth.authenticate(request)
+            response = await handler(request)
     except ApiError as exc:
         response = json_response(exc.body(request_id), exc.status, exc.headers)
     except web.HTTPException as exc:
@@ -93,17 +103,23 @@ async def kernel_middleware(request: web.Request, handler: Handler, auth: AdminA
         headers["Content-Security-Policy"] = request[CONTENT_SECURITY_POLICY]
     if request.secure:  # only the TLS listener (server.tls) answers over HTTPS
         headers["Strict-Transport-Security"] = HSTS
+    if cors is not None and (origin is not None or not cors.permissive):
+        cors.decorate(response, origin)
     if access_logger.isEnabledFor(logging.INFO):
-        _log_access(request, response, request_id, started)
+        log_access(request, response, request_id, started)
     return response
 
 
-def middleware_for(auth: AdminAuth | None) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """:func:`kernel_middleware`, checking admin credentials with ``auth`` when it is given."""
-    return kernel_middleware if auth is None else web.middleware(partial(kernel_middleware, auth=auth))
+def middleware_for(
+    auth: AdminAuth | None, cors: CorsPolicy | None = None
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """:func:`kernel_middleware` with admin credentials checked by ``auth`` and ``[cors]`` applied."""
+    if auth is None and cors is None:
+        return kernel_middleware
+    return web.middleware(partial(kernel_middleware, auth=auth, cors=cors))
 
 
-def _log_access(request: web.Request, response: web.StreamResponse, request_id: str, started: float) -> None:
+def log_access(request: web.Request, response: web.StreamResponse, request_id: str, started: float) -> None:
     """One access-log event per request (config-and-ops.md §3.12), logger ``orion.access``."""
     resource = request.match_info.route.resource
     access_logger.info(

@@ -88,6 +88,18 @@ class SqliteTransaction(StorageTransaction):
             raise StorageError("the revision counter is missing from kernel_meta; run `orion-kernel migrate`")
         return int(rows[0][0])
 
+    async def insert_row(self, kind: str, row: dict[str, Any]) -> None:
+        table = sql.row_table(kind)
+        await self._storage._run(self._conn, sql.insert(D, table, row), table, row)
+
+    async def update_rows(self, kind: str, where: dict[str, Any], changes: dict[str, Any]) -> int:
+        table = sql.row_table(kind)
+        return await self._storage._run(self._conn, sql.update(D, table, where, changes), table, changes)
+
+    async def delete_rows(self, kind: str, where: dict[str, Any]) -> int:
+        table = sql.row_table(kind)
+        return await self._storage._run(self._conn, sql.delete(D, table, where), table)
+
 
 class SqliteStorage(StorageBackend):
     """A SQLite database file (or ``:memory:``) opened with aiosqlite."""
@@ -421,6 +433,23 @@ class SqliteStorage(StorageBackend):
 
     async def delete_dlq(self, entry_id: str) -> bool:
         return await self._write(sql.delete(D, sql.TRACE_DLQ, {"id": entry_id}), sql.TRACE_DLQ) > 0
+
+    async def get_dlq(self, entry_id: str) -> dict[str, Any] | None:
+        return await self._one(sql.select(D, sql.TRACE_DLQ, {"id": entry_id}), sql.TRACE_DLQ)
+
+    async def list_dlq(
+        self, *, channel: str | None, exhausted: bool | None, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        return await self._page(sql.TRACE_DLQ, sql.list_dlq(D, channel=channel, exhausted=exhausted, limit=limit, offset=offset))
+
+    async def purge_dlq(self, *, exhausted_only: bool, created_before: str | None) -> int:
+        return await self._write(sql.purge_dlq(D, exhausted_only=exhausted_only, created_before=created_before), sql.TRACE_DLQ)
+
+    # --- the async queue -----------------------------------------------------------------------
+
+    async def expired_async_jobs(self, now: str, limit: int) -> list[dict[str, Any]]:
+        (rows,) = await self._fetch(sql.expired_async_jobs(D, now, limit))
+        return [sql.ASYNC_JOBS.decode(r) for r in rows]
 
     # --- backups -------------------------------------------------------------------------------
 

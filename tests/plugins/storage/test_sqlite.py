@@ -117,7 +117,8 @@ async def test_migrations_from_empty_then_idempotent(tmp_path):
     store = SqliteStorage(f"sqlite:{tmp_path}/fresh.db", {})
     await store.open()
     pending = await store.pending_migrations()
-    assert pending == [(1, "initial"), (2, "performance indexes"), (3, "task trace json"), (4, "workflow rollout key")]
+    assert pending == [(1, "initial"), (2, "performance indexes"), (3, "task trace json"), (4, "workflow rollout key"),
+                       (5, "async jobs")]
     assert await store.migrate() == pending
     assert await store.pending_migrations() == []
     assert await store.migrate() == []

@@ -1,0 +1,1 @@
+"""Built-in governance policies (channels.md §4), one module each."""
