@@ -163,10 +163,10 @@ def test_aliases_nulls_and_unknown_blocks_are_accepted():
     ({"rate_limit": {}}, "rate_limit.requests_per_second: Missing data for required field."),
     ({"rate_limit": {"requests_per_second": "10"}}, "rate_limit.requests_per_second: Not a valid integer."),
     ({"rate_limit": {"requests_per_second": 1.5}}, "rate_limit.requests_per_second: Not a valid integer."),
-    ({"rate_limit": {"requests_per_second": 5, "burst": 0}}, "rate_limit.burst: Must be greater than or equal to 1."),
+    ({"rate_limit": {"requests_per_second": 5, "burst": 0}}, "rate_limit.burst: Must be greater than or equal to 1 and less than or equal to 1000000."),
     ({"rate_limit": {"requests_per_second": 5, "rps": 1}}, "rate_limit.rps: Unknown field."),
     ({"timeout_ms": "5s"}, "timeout_ms: Not a valid integer."),
-    ({"timeout_ms": -1}, "timeout_ms: Must be greater than or equal to 0."),
+    ({"timeout_ms": -1}, "timeout_ms: Must be greater than or equal to 0 and less than or equal to 2147483647."),
     ({"backpressure": {"max_concurrent": True}}, "backpressure.max_concurrent: Not a valid integer."),
     ({"backpressure": 5}, "backpressure: Invalid input type."),
     ({"cors": {"allowed_origins": "*"}}, "cors.allowed_origins: Not a valid list."),
@@ -232,3 +232,22 @@ def test_update_validates_the_merged_result():
 def test_minimal_channel_with_a_bad_name_reports_only_the_name(name):
     data = {"name": name} if name is not None else {}
     assert paths(data) == ["channel.name"]
+
+
+@pytest.mark.parametrize(("config", "detail"), [
+    ({"timeout_ms": 10**20}, "timeout_ms: Must be greater than or equal to 0 and less than or equal to 2147483647."),
+    ({"rate_limit": {"requests_per_second": 10**7}},
+     "rate_limit.requests_per_second: Must be greater than or equal to 0 and less than or equal to 1000000."),
+    ({"rate_limit": {"requests_per_second": 5, "burst": 10**7}},
+     "rate_limit.burst: Must be greater than or equal to 1 and less than or equal to 1000000."),
+    ({"backpressure": {"max_concurrent": 2**31}},
+     "backpressure.max_concurrent: Must be greater than or equal to 0 and less than or equal to 2147483647."),
+    ({"deduplication": {"header": "K", "window_secs": 2**31}},
+     "deduplication.window_secs: Must be greater than or equal to 1 and less than or equal to 2147483647."),
+    ({"cache": {"enabled": True, "ttl_secs": 2**31}},
+     "cache.ttl_secs: Must be greater than or equal to 1 and less than or equal to 2147483647."),
+    ({"timeout_ms": True}, "timeout_ms: Not a valid integer."),
+])
+def test_config_numbers_are_bounded_and_booleans_are_not_numbers(config, detail):
+    """A number too large for a timer or a store (e.g. asyncio's clock) is refused at create, not at request time."""
+    assert config_errors(config) == [{"path": "channel.config", "code": "INVALID", "message": SHAPE + detail}]

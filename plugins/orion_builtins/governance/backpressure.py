@@ -32,7 +32,7 @@ class BackpressureBlock(Schema):
     class Meta:
         unknown = RAISE
 
-    max_concurrent = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    max_concurrent = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2_147_483_647))
     queue_depth = fields.Integer(strict=True, allow_none=True)  # accepted and ignored: there is no queue
 
 

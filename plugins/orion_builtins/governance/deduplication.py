@@ -54,8 +54,8 @@ class DeduplicationBlock(Schema):
 
     header = fields.String(required=True, validate=[validate.Length(min=1),
                                                     validate.Regexp(HEADER_NAME, error="Not a valid HTTP header name.")])
-    window_secs = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
-    retention_secs = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))  # Orion docs' alias
+    window_secs = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=2_147_483_647))
+    retention_secs = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=2_147_483_647))  # Orion docs' alias
     connector = fields.String(allow_none=True)
     mode = fields.String(allow_none=True, validate=validate.OneOf(MODES))
 

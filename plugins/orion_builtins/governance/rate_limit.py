@@ -43,6 +43,9 @@ MAX_KEY_CHARS = 128  # longer computed keys are hashed, so a huge header value m
 HTTP_INGRESS = frozenset({INGRESS_SYNC, INGRESS_ASYNC})
 
 
+MAX_RATE = 1_000_000  # the Redis bucket counts in microseconds: one token per µs at most
+
+
 class JsonInteger(fields.Integer):
     """A JSON integer: booleans, floats and numeric strings are "Not a valid integer."."""
 
@@ -56,8 +59,8 @@ class RateLimitBlock(Schema):
     class Meta:
         unknown = RAISE
 
-    requests_per_second = JsonInteger(required=True, validate=validate.Range(min=0))
-    burst = JsonInteger(allow_none=True, validate=validate.Range(min=1))
+    requests_per_second = JsonInteger(required=True, validate=validate.Range(min=0, max=MAX_RATE))
+    burst = JsonInteger(allow_none=True, validate=validate.Range(min=1, max=MAX_RATE))
     key_logic = fields.Raw(allow_none=True)
 
 

@@ -57,7 +57,7 @@ class CacheBlock(Schema):
         unknown = RAISE
 
     enabled = StrictBoolean(required=True)
-    ttl_secs = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    ttl_secs = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=2_147_483_647))
     cache_key_fields = fields.List(
         fields.String(validate=validate.Regexp(FIELD_PATH, error=FIELD_PATH_ERROR)), allow_none=True)
     connector = fields.String(allow_none=True)

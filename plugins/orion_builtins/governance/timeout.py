@@ -25,7 +25,7 @@ from orion_kernel.governance import (
 
 CONFIG_KEY = "timeout_ms"
 ORDER = 700
-_MILLISECONDS = fields.Integer(strict=True, validate=validate.Range(min=0))
+_MILLISECONDS = fields.Integer(strict=True, validate=validate.Range(min=0, max=2_147_483_647))  # ~24.8 days
 
 
 class RunTimeout:

@@ -77,7 +77,7 @@ async def test_a_channel_call_into_a_full_channel_is_refused_with_a_clear_messag
 @pytest.mark.parametrize(("block", "detail"), [
     ({}, "backpressure.max_concurrent: Missing data for required field."),
     ({"max_concurrent": True}, "backpressure.max_concurrent: Not a valid integer."),
-    ({"max_concurrent": -1}, "backpressure.max_concurrent: Must be greater than or equal to 0."),
+    ({"max_concurrent": -1}, "backpressure.max_concurrent: Must be greater than or equal to 0 and less than or equal to 2147483647."),
     (5, "backpressure: Invalid input type."),
 ])
 async def test_bad_blocks_are_refused_at_create(orion_client, block, detail):

@@ -146,7 +146,7 @@ async def test_a_200_with_collected_errors_is_not_cached(orion_client):
 
 @pytest.mark.parametrize(("block", "message"), [
     ({"enabled": "yes"}, "cache.enabled: Not a valid boolean."),
-    ({"enabled": True, "ttl_secs": 0}, "cache.ttl_secs: Must be greater than or equal to 1."),
+    ({"enabled": True, "ttl_secs": 0}, "cache.ttl_secs: Must be greater than or equal to 1 and less than or equal to 2147483647."),
     ({"enabled": True, "cache_key_fields": ["data."]},
      'cache.cache_key_fields.0: Not a field path: names separated by dots, e.g. "data.user_id".'),
 ])

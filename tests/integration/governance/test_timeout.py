@@ -86,7 +86,7 @@ async def test_a_channel_call_into_a_bounded_channel_times_out_with_a_clear_mess
 
 
 @pytest.mark.parametrize(("value", "detail"), [
-    ("5s", "timeout_ms: Not a valid integer."), (-1, "timeout_ms: Must be greater than or equal to 0."),
+    ("5s", "timeout_ms: Not a valid integer."), (-1, "timeout_ms: Must be greater than or equal to 0 and less than or equal to 2147483647."),
     (2.5, "timeout_ms: Not a valid integer."),
 ])
 async def test_bad_values_are_refused_at_create(orion_client, value, detail):

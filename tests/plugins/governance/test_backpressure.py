@@ -22,7 +22,7 @@ def bind(**block):
     ({}, [("max_concurrent", "Missing data for required field.")]),
     ({"max_concurrent": True}, [("max_concurrent", "Not a valid integer.")]),
     ({"max_concurrent": "2"}, [("max_concurrent", "Not a valid integer.")]),
-    ({"max_concurrent": -1}, [("max_concurrent", "Must be greater than or equal to 0.")]),
+    ({"max_concurrent": -1}, [("max_concurrent", "Must be greater than or equal to 0 and less than or equal to 2147483647.")]),
     ({"max_concurrent": 1, "queue_depth": "x"}, [("queue_depth", "Not a valid integer.")]),
     ({"max_concurrent": 1, "slots": 2}, [("slots", "Unknown field.")]),
 ])

@@ -74,7 +74,7 @@ def test_defaults_and_the_window_alias():
      ("", "window_secs and its alias retention_secs differ (5 and 6); set one of them")),
     ({"header": "Idem Key"}, ("header", "Not a valid HTTP header name.")),
     ({"header": "K", "mode": "replace"}, ("mode", "Must be one of: reject, replay.")),
-    ({"header": "K", "window_secs": 0}, ("window_secs", "Must be greater than or equal to 1.")),
+    ({"header": "K", "window_secs": 0}, ("window_secs", "Must be greater than or equal to 1 and less than or equal to 2147483647.")),
     ({"header": "K", "window_secs": 2.5}, ("window_secs", "Not a valid integer.")),
     ({"header": "K", "ttl": 5}, ("ttl", "Unknown field.")),
 ])

@@ -74,7 +74,7 @@ def test_burst_defaults_to_half_the_rate_plus_one_and_zero_rps_is_one():
 
 @pytest.mark.parametrize(("block", "problem"), [
     ({"requests_per_second": True}, ("requests_per_second", "Not a valid integer.")),
-    ({"requests_per_second": -1}, ("requests_per_second", "Must be greater than or equal to 0.")),
+    ({"requests_per_second": -1}, ("requests_per_second", "Must be greater than or equal to 0 and less than or equal to 1000000.")),
     ({"requests_per_second": 5, "burst": 2.0}, ("burst", "Not a valid integer.")),
     ("fast", ("", "Invalid input type.")),
 ])

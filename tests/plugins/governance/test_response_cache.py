@@ -96,7 +96,7 @@ def test_disabled_block_binds_nothing_and_defaults():
     ({"enabled": "true"}, ("enabled", "Not a valid boolean.")),
     ({"enabled": 1}, ("enabled", "Not a valid boolean.")),
     ({}, ("enabled", "Missing data for required field.")),
-    ({"enabled": True, "ttl_secs": 0}, ("ttl_secs", "Must be greater than or equal to 1.")),
+    ({"enabled": True, "ttl_secs": 0}, ("ttl_secs", "Must be greater than or equal to 1 and less than or equal to 2147483647.")),
     ({"enabled": True, "ttl_secs": "60"}, ("ttl_secs", "Not a valid integer.")),
     ({"enabled": True, "cache_key_fields": "user_id"}, ("cache_key_fields", "Not a valid list.")),
     ({"enabled": True, "cache_key_fields": ["a..b"]},

@@ -21,7 +21,7 @@ def bind(ms):
 
 @pytest.mark.parametrize(("block", "problem"), [
     ("5s", "Not a valid integer."), (1.5, "Not a valid integer."), (True, "Not a valid integer."),
-    (-1, "Must be greater than or equal to 0."), ({"ms": 5}, "Not a valid integer."),
+    (-1, "Must be greater than or equal to 0 and less than or equal to 2147483647."), ({"ms": 5}, "Not a valid integer."),
 ])
 def test_only_non_negative_integers_bind(block, problem):
     with pytest.raises(PolicyConfigError) as info:
@@ -82,4 +82,4 @@ async def test_other_errors_pass_through():
 def test_catalog_reports_bad_values_at_channel_config():
     [error] = policy_catalog().check({"timeout_ms": -5})
     assert error.to_json() == {"path": "channel.config", "code": "INVALID",
-                               "message": "channel.config does not match the ChannelConfig shape: timeout_ms: Must be greater than or equal to 0."}
+                               "message": "channel.config does not match the ChannelConfig shape: timeout_ms: Must be greater than or equal to 0 and less than or equal to 2147483647."}
