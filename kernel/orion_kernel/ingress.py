@@ -7,7 +7,6 @@ own terminal (the queue).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,13 +18,12 @@ from .errors import TIMEOUT, VALIDATION, ApiError, RunAborted
 from .governance import ChannelRequest, Reply
 from .ids import uuid7_str
 from .message import storage_now
+from .trace_policy import task_trace_text
 
 if TYPE_CHECKING:
     from .engine.runtime import EngineRuntime
     from .engine.snapshot import CompiledChannel
     from .trace_writer import TraceWriter
-
-logger = logging.getLogger("orion.ingress")
 
 Terminal = Callable[["CompiledChannel", ChannelRequest], Awaitable[Reply]]
 
@@ -88,23 +86,13 @@ class SyncRun:
                 "status": "completed", "input_json": orjson.dumps(message.payload).decode(), "result_json": body.decode(),
                 "error_message": None, "duration_ms": round(duration_ms, 3), "started_at": now, "completed_at": now,
                 "created_at": now, "updated_at": now,
-                "task_trace_json": None if steps is None else self.task_trace(channel, steps),
+                "task_trace_json": task_trace_text(channel.name, steps, self.max_result_size),
             }, channel.trace.mode)
             if profile is not None:
                 profile.trace_store_ms = (time.perf_counter() - stored) * 1000.0
         if profile is not None:
             body = profile.attach(body, duration_ms)
         return Reply(200, body, message=message)
-
-    def task_trace(self, channel: CompiledChannel, steps: list[dict[str, Any]]) -> str | None:
-        """``{"steps": [...]}`` as JSON text; None (not stored) beyond ``queue.max_result_size_bytes``."""
-        text = orjson.dumps({"steps": steps}, default=str)
-        limit = self.max_result_size
-        if limit and len(text) > limit:
-            logger.warning("channel '%s': per-task trace of %d bytes exceeds queue.max_result_size_bytes (%d); not stored",
-                           channel.name, len(text), limit)
-            return None
-        return text.decode()
 
 
 class CallRun:

@@ -7,10 +7,15 @@ errors (sync: a non-empty ``errors``; async: a failed run). ``per_task`` is read
 """
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .sql import dump_json
+
+logger = logging.getLogger("orion.traces")
 
 OFF = "off"
 MODES = ("sync", "async", "batch", OFF)
@@ -72,3 +77,16 @@ def trace_policy(settings: Mapping[str, Any], channel_config: Any) -> TracePolic
         sample_rate=float(rate if isinstance(rate, (int, float)) and not isinstance(rate, bool) else settings["sample_rate"]),
         errors_only=errors_only if isinstance(errors_only, bool) else bool(settings["errors_only"]),
     )
+
+
+def task_trace_text(channel: str, steps: list[dict[str, Any]] | None, limit: int) -> str | None:
+    """A run's per-task trace as stored on its row (``{"steps": [...]}``, api-data.md §5.4); None
+    when it was not captured or is larger than ``limit`` bytes (``queue.max_result_size_bytes``)."""
+    if steps is None:
+        return None
+    text = dump_json({"steps": steps})
+    if limit and len(text) > limit:
+        logger.warning("channel '%s': per-task trace of %d bytes exceeds queue.max_result_size_bytes (%d); not stored",
+                       channel, len(text), limit)
+        return None
+    return text

@@ -11,6 +11,7 @@ from .. import profiling
 from ..errors import RunAborted
 from ..message import Message
 from ..sql import dump_json, load_json
+from ..trace_policy import task_trace_text
 from .jobs import COMPLETED, FAILED, Job
 
 if TYPE_CHECKING:
@@ -75,14 +76,14 @@ class JobRunner:
             else:
                 await self._execute(channel, message, headers, steps, bucket)
         except RunAborted as exc:
-            return self._failed(started, str(exc), steps)
+            return self._failed(job, started, str(exc), steps)
         except TimeoutError:
             if self.abandoned:
                 return None
-            return self._failed(started, f"Timeout error: Processing timed out after {self.timeout_ms}ms", steps)
+            return self._failed(job, started, f"Timeout error: Processing timed out after {self.timeout_ms}ms", steps)
         except Exception as exc:  # a bug must fail the job, never the worker
             logger.exception("async job %s on channel '%s' raised", job.id, job.channel)
-            return self._failed(started, f"Internal error: {type(exc).__name__}: {exc}", steps)
+            return self._failed(job, started, f"Internal error: {type(exc).__name__}: {exc}", steps)
         duration_ms = _elapsed_ms(started)
         snapshot = message.snapshot()
         if profile is not None:
@@ -91,8 +92,8 @@ class JobRunner:
         limit = self.max_result_size
         if limit and len(result) > limit:
             return Outcome(FAILED, duration_ms, error=f"Result size {len(result)} bytes exceeds limit of {limit} bytes",
-                           task_trace_json=task_trace_json(steps, limit))
-        return Outcome(COMPLETED, duration_ms, result_json=result, task_trace_json=task_trace_json(steps, limit))
+                           task_trace_json=task_trace_text(job.channel, steps, limit))
+        return Outcome(COMPLETED, duration_ms, result_json=result, task_trace_json=task_trace_text(job.channel, steps, limit))
 
     async def _execute(self, channel: CompiledChannel, message: Message, headers: dict[str, Any],
                        steps: list[dict[str, Any]] | None, bucket: int | None) -> None:
@@ -109,20 +110,9 @@ class JobRunner:
         await self._execute(channel, message, headers, steps, bucket)
         return profile
 
-    def _failed(self, started: float, error: str, steps: list[dict[str, Any]] | None) -> Outcome:
+    def _failed(self, job: Job, started: float, error: str, steps: list[dict[str, Any]] | None) -> Outcome:
         return Outcome(FAILED, _elapsed_ms(started), error=error, retryable=True,
-                       task_trace_json=task_trace_json(steps, self.max_result_size))
-
-
-def task_trace_json(steps: list[dict[str, Any]] | None, limit: int) -> str | None:
-    """The per-task trace as stored (channels.md §4.8): None when not captured or over ``limit``."""
-    if steps is None:
-        return None
-    text = dump_json({"steps": steps})
-    if limit and len(text) > limit:
-        logger.warning("per-task trace of %d bytes exceeds queue.max_result_size_bytes (%d); not stored", len(text), limit)
-        return None
-    return text
+                       task_trace_json=task_trace_text(job.channel, steps, self.max_result_size))
 
 
 def _elapsed_ms(started: float) -> float:
