@@ -8,13 +8,12 @@ from . import (
     admin_backups,
     admin_bulk,
     admin_catalog,
-    admin_channels,
     admin_dlq,
     admin_dry_run,
     admin_engine,
+    admin_entities,
     admin_rollback,
     admin_validate,
-    admin_workflows,
 )
 
 
@@ -26,8 +25,7 @@ def add_routes(app: web.Application) -> None:
     """
     admin_validate.add_routes(app)
     admin_bulk.add_routes(app)
-    admin_workflows.add_routes(app)
-    admin_channels.add_routes(app)
+    admin_entities.add_routes(app)
     admin_rollback.add_routes(app)
     admin_dry_run.add_routes(app)
     admin_audit.add_routes(app)

@@ -3,40 +3,32 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..storage import CHANNEL, WORKFLOW
 from .admin_bodies import RollbackBody
 from .admin_common import load_body, path_id, principal_of, registry_of
-from .api_schemas import ChannelEnvelope, EntityPath, WorkflowEnvelope
+from .admin_kinds import ADMIN_KINDS, AdminKind
+from .api_schemas import EntityPath
 from .common import json_response, read_json_body
+from .middleware import Handler
 from .openapi import describe
 
 ROLLBACK_BODY = RollbackBody()
 
 
-@describe("Roll a workflow back to an earlier version", tag="Workflows", path=EntityPath, body=RollbackBody,
-          description="A copy of that version becomes the only active version, at once.",
-          responses={200: WorkflowEnvelope}, errors=(400, 404, 409, 415))
-async def rollback_workflow(request: web.Request) -> web.Response:
-    """Roll a workflow back to an earlier version: a copy of it becomes the only active version, at once."""
-    workflow_id = path_id(request, WORKFLOW)
-    body = load_body(await read_json_body(request), ROLLBACK_BODY)
-    row = await registry_of(request).rollback(WORKFLOW, workflow_id, body["version"], discard_draft=bool(body.get("discard_draft")),
-                                              principal=principal_of(request))
-    return json_response({"data": row})
+def rollback(kind: AdminKind) -> Handler:
+    @describe(f"Roll a {kind.singular} back to an earlier version", tag=kind.tag, path=EntityPath, body=RollbackBody,
+              description=kind.rollback_description, responses={200: kind.envelope}, errors=(400, 404, 409, 415),
+              operation_id=f"admin_rollback_rollback_{kind.singular}")
+    async def handler(request: web.Request) -> web.Response:
+        """Roll back to an earlier version: a copy of it goes into service, at once."""
+        entity_id = path_id(request, kind.kind)
+        body = load_body(await read_json_body(request), ROLLBACK_BODY)
+        row = await registry_of(request).rollback(kind.kind, entity_id, body["version"],
+                                                  discard_draft=bool(body.get("discard_draft")), principal=principal_of(request))
+        return json_response({"data": row})
 
-
-@describe("Roll a channel back to an earlier version", tag="Channels", path=EntityPath, body=RollbackBody,
-          description="A copy of that version becomes the active version, at once.",
-          responses={200: ChannelEnvelope}, errors=(400, 404, 409, 415))
-async def rollback_channel(request: web.Request) -> web.Response:
-    """Roll a channel back to an earlier version: a copy of it becomes the active version, at once."""
-    channel_id = path_id(request, CHANNEL)
-    body = load_body(await read_json_body(request), ROLLBACK_BODY)
-    row = await registry_of(request).rollback(CHANNEL, channel_id, body["version"], discard_draft=bool(body.get("discard_draft")),
-                                              principal=principal_of(request))
-    return json_response({"data": row})
+    return handler
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_post("/api/v1/admin/workflows/{id}/rollback", rollback_workflow)
-    app.router.add_post("/api/v1/admin/channels/{id}/rollback", rollback_channel)
+    for kind in ADMIN_KINDS:
+        app.router.add_post(kind.base + "/{id}/rollback", rollback(kind))

@@ -78,6 +78,7 @@ class Operation:
     path: type[Schema] | None = None
     responses: Mapping[int, ResponseBody] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
+    operation_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,18 +99,20 @@ def describe(
     path: type[Schema] | None = None,
     responses: Mapping[int, ResponseBody] | None = None,
     errors: tuple[int, ...] = (),
+    operation_id: str = "",
 ) -> Callable[[H], H]:
     """Describe a handler for the OpenAPI document.
 
     ``body`` is the JSON request body's schema, ``query`` / ``path`` schemas of the query string
     and path parameters (path parameters without one are plain strings), ``responses`` the success
     responses by status (default ``{200: None}``), ``errors`` the error statuses the handler answers
-    in the error envelope. Raises ValueError for a tag outside :data:`TAGS`.
+    in the error envelope, ``operation_id`` the operation's id when it is not ``<module>_<handler name>``
+    (a handler built per kind by a factory). Raises ValueError for a tag outside :data:`TAGS`.
     """
     if tag not in TAGS:
         raise ValueError(f"OpenAPI tag '{tag}' (handler '{summary}') is not one of {', '.join(TAGS)}; add it to TAGS first")
     operation = Operation(summary, tag, description, body, body_required, query, path,
-                          dict(responses) if responses is not None else {200: None}, tuple(errors))
+                          dict(responses) if responses is not None else {200: None}, tuple(errors), operation_id)
 
     def attach(handler: H) -> H:
         setattr(handler, _ATTRIBUTE, operation)
@@ -207,10 +210,11 @@ def _security(app: web.Application, spec: APISpec) -> list[dict[str, list[str]]]
 
 def _operation(operation: Operation, path: str, handler: Any, verb: str) -> dict[str, Any]:
     module = getattr(handler, "__module__", "").rsplit(".", 1)[-1]
+    name = operation.operation_id or "_".join(part for part in (module, getattr(handler, "__name__", "handler")) if part)
     out: dict[str, Any] = {
         "summary": operation.summary,
         "tags": [operation.tag],
-        "operationId": "_".join(part for part in (module, getattr(handler, "__name__", "handler"), verb) if part),
+        "operationId": "_".join(part for part in (name, verb) if part),
         "parameters": _parameters(operation, path),
         "responses": _responses(operation),
     }
