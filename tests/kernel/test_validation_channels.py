@@ -249,5 +249,6 @@ def test_minimal_channel_with_a_bad_name_reports_only_the_name(name):
     ({"timeout_ms": True}, "timeout_ms: Not a valid integer."),
 ])
 def test_config_numbers_are_bounded_and_booleans_are_not_numbers(config, detail):
-    """A number too large for a timer or a store (e.g. asyncio's clock) is refused at create, not at request time."""
+    """Absurd numbers are refused at create: a rate the Redis bucket (microsecond ticks) cannot count, a
+    timeout or window beyond int32 (about 24.8 days in ms, 68 years in seconds)."""
     assert config_errors(config) == [{"path": "channel.config", "code": "INVALID", "message": SHAPE + detail}]
