@@ -6,9 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio
-
-#: the database the two-server tests share; each test keeps to a key prefix of its own
-REDIS_DB_URL = "redis://127.0.0.1:6379/11"
+from tests.integration.governance.shared_store_support import REDIS_DB_URL
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import redis.asyncio
 
 from orion_kernel import TaskError, TaskFunction, hookimpl
 from orion_kernel.testing import orion_server, provision
+from tests.integration.governance.shared_store_support import ECHO_WORKFLOW, REDIS_DB_URL, shared_store_config
 
-REDIS_DB_URL = "redis://127.0.0.1:6379/11"
 KEY = "Idempotency-Key"
 
 
@@ -230,14 +230,9 @@ async def test_an_unreachable_redis_fails_open(orion_client, mode):
 # --- two server processes, one Redis ----------------------------------------------------------------
 
 
-ECHO_WORKFLOW = {"workflow_id": "echo", "name": "echo", "tasks": [
-    {"id": "echo", "name": "echo", "function": {"name": "parse_json", "input": {"source": "payload", "target": "echo"}}}]}
-
-
 @pytest.mark.integration
 async def test_two_servers_share_one_dedup_store_in_redis(tmp_path, redis_prefix):
-    config = {"storage": {"url": f"sqlite:{tmp_path / 'orion.db'}"},
-              "governance": {"store": REDIS_DB_URL, "key_prefix": redis_prefix}}
+    config = shared_store_config(tmp_path, redis_prefix)
     channels = [
         {"name": "orders", "workflow_id": "echo", "config": {"deduplication": {"header": KEY}}},
         {"name": "hooks", "workflow_id": "echo", "config": {"deduplication": {"header": KEY, "mode": "replay"}}},

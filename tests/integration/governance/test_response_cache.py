@@ -14,8 +14,8 @@ import redis.asyncio
 
 from orion_kernel import TaskError, TaskFunction, hookimpl
 from orion_kernel.testing import orion_server, provision
+from tests.integration.governance.shared_store_support import ECHO_WORKFLOW, REDIS_DB_URL, shared_store_config
 
-REDIS_DB_URL = "redis://127.0.0.1:6379/11"
 
 
 class Probe:
@@ -169,14 +169,9 @@ async def test_an_unreachable_redis_fails_open(orion_client):
     assert probe.runs == 2
 
 
-ECHO_WORKFLOW = {"workflow_id": "echo", "name": "echo", "tasks": [
-    {"id": "echo", "name": "echo", "function": {"name": "parse_json", "input": {"source": "payload", "target": "echo"}}}]}
-
-
 @pytest.mark.integration
 async def test_two_servers_share_one_cache_in_redis(tmp_path, redis_prefix):
-    config = {"storage": {"url": f"sqlite:{tmp_path / 'orion.db'}"},
-              "governance": {"store": REDIS_DB_URL, "key_prefix": redis_prefix}}
+    config = shared_store_config(tmp_path, redis_prefix)
     channels = [{"name": "users", "workflow_id": "echo", "config": {"cache": {"enabled": True, "cache_key_fields": ["user_id"]}}}]
     async with orion_server(config, tmp_path) as one, aiohttp.ClientSession(one.url) as http_one:
         await provision(http_one, [ECHO_WORKFLOW], channels)
