@@ -7,7 +7,7 @@ import pytest
 
 from orion_builtins.stores.memory import MemoryStore
 from orion_kernel.governance import RateDecision, RateLimiter, StoreUnavailable, platform_key, platform_limiter
-from orion_kernel.governance import rate_limiter
+from orion_kernel.governance import rate_limiter, store_failures
 from orion_kernel.testing import in_memory_config
 
 WORKFLOW = {"workflow_id": "hello", "name": "hello", "tasks": [
@@ -64,7 +64,7 @@ async def test_fallbacks_are_counted_and_warned_about_once_per_interval(caplog, 
     fallbacks = rate_limiter.StoreFallbacks()
     monkeypatch.setattr(rate_limiter, "STORE_FALLBACKS", fallbacks)
     clock = [1000.0]
-    monkeypatch.setattr(rate_limiter.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(store_failures.time, "monotonic", lambda: clock[0])
     local = MemoryStore()
     limit = RateLimiter("channel", 1, 1, DownStore(), local)
     with caplog.at_level(logging.WARNING, logger="orion.governance.rate_limit"):

@@ -22,6 +22,7 @@ from .policy import (
     load_block,
 )
 from .rate_limiter import STORE_FALLBACKS, RateLimiter, default_burst, platform_key, platform_limiter, refusal
+from .store_failures import StoreFailures
 from .stores import RateDecision, StateStore, StoreUnavailable
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "RateLimiter",
     "Reply",
     "StateStore",
+    "StoreFailures",
     "StoreUnavailable",
     "default_burst",
     "load_block",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ApiError
+from .store_failures import StoreFailures
 from .stores import RateDecision, StateStore, StoreUnavailable
 
 logger = logging.getLogger("orion.governance.rate_limit")
@@ -24,26 +24,15 @@ TOO_MANY_REQUESTS = "Too many requests"
 WARN_EVERY_SECS = 60.0
 
 
-class StoreFallbacks:
-    """How often a limit fell back to local state because the shared store was unreachable.
-
-    ``count`` only grows (a metrics exporter reads it); a warning is logged at most once per
-    ``WARN_EVERY_SECS``, naming how many fallbacks happened since the previous one.
-    """
+class StoreFallbacks(StoreFailures):
+    """How often a limit fell back to local state because the shared store was unreachable."""
 
     def __init__(self) -> None:
-        self.count = 0
-        self._warned_at: float | None = None
-        self._warned_count = 0
+        super().__init__(logger, "rate limiting", WARN_EVERY_SECS)
 
-    def record(self, exc: StoreUnavailable) -> None:
-        self.count += 1
-        now = time.monotonic()
-        if self._warned_at is None or now - self._warned_at >= WARN_EVERY_SECS:
-            logger.warning("rate limiting uses local per-process limits: the shared store is unavailable (%s); "
-                           "%d fallback(s) since the last warning", exc, self.count - self._warned_count)
-            self._warned_at = now
-            self._warned_count = self.count
+    def warn(self, unreported: int, action: str, exc: Exception) -> None:
+        logger.warning("rate limiting uses local per-process limits: the shared store is unavailable (%s); "
+                       "%d fallback(s) since the last warning", exc, unreported)
 
 
 #: every limiter of this process counts its fallbacks here
@@ -72,7 +61,7 @@ class RateLimiter:
         try:
             return await self.store.take_token(key, self.rate, self.burst)
         except StoreUnavailable as exc:
-            STORE_FALLBACKS.record(exc)
+            STORE_FALLBACKS.record("using local per-process limits", exc)
             return await self.local_store.take_token(key, self.rate, self.burst)
 
     def headers(self, decision: RateDecision) -> dict[str, str]:

@@ -28,11 +28,11 @@ from orion_kernel.governance import (
     Proceed,
     Reply,
     StateStore,
+    StoreFailures,
     StoreUnavailable,
     load_block,
 )
 
-from .store_failures import StoreFailures
 
 logger = logging.getLogger("orion.governance.deduplication")
 
